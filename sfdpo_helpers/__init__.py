@@ -1,0 +1,1 @@
+"""sfdpo helpers: the logic behind the course notebooks (losses, collators, loops, judges)."""

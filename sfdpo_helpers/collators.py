@@ -1,0 +1,171 @@
+"""From text to padded tensors: chat-template rendering, label masking, right padding.
+
+The labels of an example are the token ids of the assistant's reply *plus its end-of-turn
+token*; every prompt token and every padding position is -100 (ignored by the loss).
+Two traps this module avoids:
+
+* The prompt/response boundary comes from rendering the conversation twice (prompt with the
+  generation header, then the whole conversation) and checking that the first is a token prefix
+  of the second, instead of tokenizing the two halves separately and hoping they join.
+* SmolLM2 uses the same token for padding and for end-of-turn (``<|im_end|>``). Masking "every
+  pad token" would also mask the end-of-turn and the model would never learn to stop, so labels
+  are built from *positions*, never from token ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .data import DataError, SkipReport
+
+IGNORE = -100
+
+
+def end_of_turn_id(tokenizer) -> int:
+    """``<|im_end|>`` where the vocabulary has it (SmolLM2, Qwen2.5), else the eos token."""
+    eot = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    if isinstance(eot, int) and eot != tokenizer.unk_token_id and eot is not None:
+        return eot
+    return tokenizer.eos_token_id
+
+
+def prompt_text(tokenizer, prompt: str) -> str:
+    """The prompt as the model sees it at generation time (chat template + assistant header)."""
+    return tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
+                                         add_generation_prompt=True)
+
+
+def _ids(tokenizer, text: str) -> list[int]:
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def tokenize_example(tokenizer, prompt: str, response: str) -> dict:
+    """``input_ids`` and ``labels`` for one (prompt, response); labels = response + end-of-turn."""
+    prompt_ids = _ids(tokenizer, prompt_text(tokenizer, prompt))
+    full = tokenizer.apply_chat_template(
+        [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}], tokenize=False
+    )
+    full_ids = _ids(tokenizer, full)
+    n = len(prompt_ids)
+    if full_ids[:n] != prompt_ids:
+        raise DataError("the rendered prompt is not a token prefix of the rendered conversation "
+                        "(chat template or tokenizer merges across the boundary)")
+    eot = end_of_turn_id(tokenizer)
+    try:
+        end = full_ids.index(eot, n) + 1  # include the end-of-turn token, drop what follows it
+    except ValueError:
+        raise DataError("the rendered conversation has no end-of-turn token after the reply") from None
+    ids = full_ids[:end]
+    return {"input_ids": ids, "labels": [IGNORE] * n + ids[n:], "prompt_len": n}
+
+
+def _fit(example: dict, max_prompt_tokens: int, max_response_tokens: int) -> tuple[dict, bool]:
+    """Cut the reply to ``max_response_tokens`` labelled tokens; say whether it was cut."""
+    n = example["prompt_len"]
+    if n > max_prompt_tokens:
+        raise DataError(f"prompt alone has {n} tokens, over the budget of {max_prompt_tokens}")
+    if len(example["input_ids"]) - n <= max_response_tokens:
+        return example, False
+    end = n + max_response_tokens
+    return {"input_ids": example["input_ids"][:end], "labels": example["labels"][:end], "prompt_len": n}, True
+
+
+def tokenize_sft(rows: list[dict], tokenizer, max_prompt_tokens: int = 300, max_response_tokens: int = 450,
+                 dataset: str = "sft") -> tuple[list[dict], SkipReport]:
+    """Tokenized SFT examples. The budgets here are a safety net above the data-prep truncation
+    (the chat template adds a few tokens); rows over them are counted, never silently dropped."""
+    report = SkipReport(dataset)
+    out = []
+    for i, row in enumerate(rows):
+        report.seen += 1
+        try:
+            ex, cut = _fit(tokenize_example(tokenizer, row["prompt"], row["response"]),
+                           max_prompt_tokens, max_response_tokens)
+        except DataError as err:
+            report.skip(str(err), i)
+            continue
+        if cut:
+            report.examples.setdefault("responses cut to budget (kept)", i)
+        out.append(ex)
+    return out, report
+
+
+def tokenize_pairs(rows: list[dict], tokenizer, max_prompt_tokens: int = 300, max_response_tokens: int = 450,
+                   dataset: str = "pairs") -> tuple[list[dict], SkipReport]:
+    """Tokenized preference pairs ``{"chosen": example, "rejected": example}``.
+
+    Skipped and counted: empty chosen/rejected, identical chosen and rejected, a prompt that alone
+    is over the budget, a template that does not split cleanly.
+    """
+    report = SkipReport(dataset)
+    out = []
+    for i, row in enumerate(rows):
+        report.seen += 1
+        try:
+            for name in ("prompt", "chosen", "rejected"):
+                if not isinstance(row.get(name), str) or not row[name].strip():
+                    raise DataError(f"field {name!r} missing or empty")
+            if row["chosen"].strip() == row["rejected"].strip():
+                raise DataError("chosen == rejected")
+            chosen, _ = _fit(tokenize_example(tokenizer, row["prompt"], row["chosen"]), max_prompt_tokens, max_response_tokens)
+            rejected, _ = _fit(tokenize_example(tokenizer, row["prompt"], row["rejected"]), max_prompt_tokens, max_response_tokens)
+        except DataError as err:
+            report.skip(str(err), i)
+            continue
+        out.append({"chosen": chosen, "rejected": rejected, "index": i})
+    return out, report
+
+
+def pad_right(examples: list[dict], pad_token_id: int) -> dict[str, torch.Tensor]:
+    """Right-pad for training: ``input_ids``, ``attention_mask`` and ``labels`` (-100 on padding)."""
+    width = max(len(e["input_ids"]) for e in examples)
+    ids = torch.full((len(examples), width), pad_token_id, dtype=torch.long)
+    labels = torch.full((len(examples), width), IGNORE, dtype=torch.long)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    for row, e in enumerate(examples):
+        n = len(e["input_ids"])
+        ids[row, :n] = torch.tensor(e["input_ids"])
+        labels[row, :n] = torch.tensor(e["labels"])
+        mask[row, :n] = 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+@dataclass
+class SFTCollator:
+    pad_token_id: int
+
+    def __call__(self, examples: list[dict]) -> dict[str, torch.Tensor]:
+        return pad_right(examples, self.pad_token_id)
+
+
+@dataclass
+class PairCollator:
+    """Chosen rows then rejected rows in one batch, so one forward pass scores both."""
+
+    pad_token_id: int
+
+    def __call__(self, pairs: list[dict]) -> dict[str, torch.Tensor]:
+        batch = pad_right([p["chosen"] for p in pairs] + [p["rejected"] for p in pairs], self.pad_token_id)
+        batch["pair_index"] = torch.tensor([p["index"] for p in pairs])
+        return batch
+
+
+def length_grouped_batches(lengths: list[int], batch_size: int, seed: int, epoch: int,
+                           group_factor: int = 32) -> list[list[int]]:
+    """Seeded batches of similar lengths: shuffle, sort within windows, shuffle the batches.
+
+    Depends only on (seed, epoch), so a resumed run sees exactly the same batches.
+    """
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    order = torch.randperm(len(lengths), generator=g).tolist()
+    window = batch_size * group_factor
+    batches = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start:start + window], key=lambda i: -lengths[i])
+        batches += [chunk[j:j + batch_size] for j in range(0, len(chunk), batch_size)]
+    perm = torch.randperm(len(batches), generator=g).tolist()
+    return [batches[i] for i in perm]

@@ -1,0 +1,268 @@
+"""Datasets: smoltalk conversations for SFT, UltraFeedback pairs for DPO, evaluation prompts.
+
+Online the rows come from the hub with ``datasets``; offline from the demo files shipped in
+``sfdpo_helpers/demo_data`` (same column formats). Either way they pass through the same
+functions here, and every malformed row is either an error that names the dataset, the row
+and the field, or a skip that is counted in a :class:`SkipReport` which the notebooks print.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+DEMO_DIR = Path(__file__).parent / "demo_data"
+SMOLTALK = "HuggingFaceTB/smoltalk"
+SMOL_SMOLTALK = "HuggingFaceTB/smol-smoltalk"
+ULTRAFEEDBACK = "HuggingFaceH4/ultrafeedback_binarized"
+
+
+class DataError(ValueError):
+    """A row that cannot be used, with the dataset, row index and field in the message."""
+
+
+@dataclass
+class SkipReport:
+    """Counts of rows removed, by reason. Printed by the notebooks; nothing is dropped silently."""
+
+    dataset: str
+    seen: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    examples: dict = field(default_factory=dict)
+
+    def skip(self, reason: str, row_index: int) -> None:
+        self.skipped[reason] += 1
+        self.examples.setdefault(reason, row_index)
+
+    @property
+    def kept(self) -> int:
+        return self.seen - sum(self.skipped.values())
+
+    def __str__(self) -> str:
+        lines = [f"{self.dataset}: {self.seen} rows read, {self.kept} kept"]
+        for reason, n in self.skipped.most_common():
+            lines.append(f"  skipped {n:5d}  {reason} (first at row {self.examples[reason]})")
+        return "\n".join(lines)
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """Rows of a JSON-lines file; bad UTF-8 or bad JSON raise an error naming file and line."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    rows = []
+    with open(path, "rb") as f:
+        for line_no, raw in enumerate(f, 1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise DataError(f"{path}, line {line_no}: invalid UTF-8 ({err.reason} at byte {err.start})") from None
+            if not text.strip():
+                continue
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as err:
+                raise DataError(f"{path}, line {line_no}: invalid JSON ({err.msg})") from None
+            if not isinstance(row, dict):
+                raise DataError(f"{path}, line {line_no}: expected a JSON object, got {type(row).__name__}")
+            rows.append(row)
+    return rows
+
+
+def _check_message(msg, where: str, role: str) -> str:
+    if not isinstance(msg, dict):
+        raise DataError(f"{where}: expected a message dict, got {type(msg).__name__}")
+    if msg.get("role") != role:
+        raise DataError(f"{where}.role: expected {role!r}, got {msg.get('role')!r}")
+    content = msg.get("content")
+    if not isinstance(content, str):
+        raise DataError(f"{where}.content: expected a string, got {type(content).__name__}")
+    if not content.strip():
+        raise DataError(f"{where}.content: empty")
+    return content
+
+
+def first_turn(messages, dataset: str, row_index: int) -> tuple[str, str]:
+    """(user prompt, assistant reply) of the first turn; a leading system message is ignored.
+
+    Turns must alternate user/assistant; anything else raises :class:`DataError`.
+    """
+    where = f"{dataset} row {row_index}: messages"
+    if not isinstance(messages, list):
+        raise DataError(f"{where}: expected a list of messages, got {type(messages).__name__}")
+    msgs = messages[1:] if messages and isinstance(messages[0], dict) and messages[0].get("role") == "system" else messages
+    if len(msgs) < 2:
+        raise DataError(f"{where}: needs a user turn and an assistant reply, got {len(msgs)} message(s)")
+    offset = len(messages) - len(msgs)
+    prompt = _check_message(msgs[0], f"{where}[{offset}]", "user")
+    reply = _check_message(msgs[1], f"{where}[{offset + 1}]", "assistant")
+    return prompt, reply
+
+
+def _load_hub(name: str, split: str, config: str | None = None, limit: int | None = None) -> list[dict]:
+    from datasets import load_dataset
+
+    from .models import HubUnavailableError
+
+    try:
+        ds = load_dataset(name, config, split=split)
+    except Exception as err:
+        raise HubUnavailableError(
+            f"Cannot load {name!r} from the hub ({type(err).__name__}); offline, use source='demo'."
+        ) from None
+    if limit is not None:
+        ds = ds.select(range(min(limit, len(ds))))
+    return list(ds)
+
+
+def _raw_rows(source: str, demo_file: str, hub_name: str, split: str, config=None, limit=None) -> list[dict]:
+    if source == "hub":
+        rows = _load_hub(hub_name, split, config, limit)
+    elif source == "demo" or Path(source).is_dir():
+        rows = read_jsonl((DEMO_DIR if source == "demo" else Path(source)) / demo_file)
+    elif Path(source).is_file():
+        rows = read_jsonl(source)
+    else:
+        raise ValueError(f"source must be 'demo', 'hub', a folder laid out like sfdpo_helpers/demo_data "
+                         f"or a JSONL file, got {source!r}")
+    return rows[:limit] if limit is not None else rows
+
+
+def sft_rows(rows: list[dict], dataset: str, on_error: str = "skip") -> tuple[list[dict], SkipReport]:
+    """First-turn ``{"prompt", "response"}`` rows from smoltalk-format rows (``messages`` column)."""
+    report = SkipReport(dataset)
+    out = []
+    for i, row in enumerate(rows):
+        report.seen += 1
+        try:
+            if not isinstance(row, dict) or "messages" not in row:
+                raise DataError(f"{dataset} row {i}: missing field 'messages'")
+            prompt, response = first_turn(row["messages"], dataset, i)
+        except DataError as err:
+            if on_error == "raise":
+                raise
+            report.skip(str(err).split(": ", 1)[1], i)
+            continue
+        out.append({"prompt": prompt, "response": response, **_extras(row)})
+    return out, report
+
+
+def _extras(row: dict) -> dict:
+    """Columns the demo data carries beyond the hub format (category, verifiable instructions)."""
+    return {k: row[k] for k in ("category", "instruction_id_list", "kwargs") if k in row}
+
+
+def load_sft(source: str = "demo", split: str = "train", limit: int | None = None, on_error: str = "skip"):
+    """smoltalk (``source='hub'``), the shipped demo conversations (``'demo'``), a folder with
+    ``sft.jsonl`` or a JSONL path."""
+    rows = _raw_rows(source, "sft.jsonl", SMOLTALK, split, config="all", limit=limit)
+    return sft_rows(rows, dataset=f"smoltalk[{source}]", on_error=on_error)
+
+
+def pair_rows(rows: list[dict], dataset: str, on_error: str = "skip") -> tuple[list[dict], SkipReport]:
+    """``{"prompt", "chosen", "rejected"}`` strings from ultrafeedback_binarized-format rows."""
+    report = SkipReport(dataset)
+    out = []
+    for i, row in enumerate(rows):
+        report.seen += 1
+        try:
+            for name in ("chosen", "rejected"):
+                if name not in row:
+                    raise DataError(f"{dataset} row {i}: missing field {name!r}")
+            prompt, chosen = first_turn(row["chosen"], dataset, i)
+            _, rejected = first_turn(row["rejected"], dataset, i)
+            if chosen.strip() == rejected.strip():
+                raise DataError(f"{dataset} row {i}: chosen == rejected")
+        except DataError as err:
+            if on_error == "raise":
+                raise
+            report.skip(str(err).split(": ", 1)[1].replace(f"{dataset} row {i}", "").strip(), i)
+            continue
+        out.append({"prompt": prompt, "chosen": chosen, "rejected": rejected, **_extras(row)})
+    return out, report
+
+
+def load_pairs(source: str = "demo", split: str = "train_prefs", limit: int | None = None, on_error: str = "skip"):
+    """UltraFeedback binarized pairs (``'hub'``), the shipped demo pairs (``'demo'``) or a JSONL path."""
+    rows = _raw_rows(source, "pairs.jsonl", ULTRAFEEDBACK, split, limit=limit)
+    return pair_rows(rows, dataset=f"ultrafeedback[{source}]", on_error=on_error)
+
+
+def load_eval_prompts(source: str = "demo", limit: int | None = None) -> list[dict]:
+    """Held-out prompts: demo prompts with categories and IFEval-schema instructions, or
+    UltraFeedback's ``test_prefs`` prompts online, or any JSONL with a ``prompt`` column."""
+    if source == "hub":
+        rows = [{"prompt": r["prompt"]} for r in _load_hub(ULTRAFEEDBACK, "test_prefs", limit=limit)]
+    else:
+        rows = _raw_rows(source, "eval_prompts.jsonl", ULTRAFEEDBACK, "test_prefs", limit=limit)
+    for i, row in enumerate(rows):
+        if not isinstance(row.get("prompt"), str) or not row["prompt"].strip():
+            raise DataError(f"eval prompts[{source}] row {i}: field 'prompt' missing or empty")
+    return rows
+
+
+# --- lengths, percentiles and truncation (the study's Table 1) -------------------------------
+
+def token_lengths(rows: list[dict], tokenizer, field_name: str) -> np.ndarray:
+    """Number of tokens of ``row[field_name]`` (no special tokens) for every row."""
+    enc = tokenizer([r[field_name] for r in rows], add_special_tokens=False)["input_ids"]
+    return np.array([len(ids) for ids in enc])
+
+
+def percentile_table(rows: list[dict], tokenizer, percentiles=(50, 90, 95, 99)) -> dict:
+    """``{"prompt": {50: n, ...}, "response": {...}}`` token-length percentiles (Table 1)."""
+    return {
+        name: {p: int(np.percentile(token_lengths(rows, tokenizer, name), p)) for p in percentiles}
+        for name in ("prompt", "response")
+    }
+
+
+def _truncate(text: str, tokenizer, max_tokens: int) -> tuple[str, bool]:
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    if len(ids) <= max_tokens:
+        return text, False
+    return tokenizer.decode(ids[:max_tokens]), True
+
+
+def prepare_sft(rows: list[dict], tokenizer, max_prompt_tokens: int = 255, max_response_tokens: int = 420,
+                min_response_chars: int = 75) -> tuple[list[dict], dict]:
+    """Drop short responses, then truncate prompts and responses to their token budgets.
+
+    Returns the rows and a dict counting what each step did, e.g.
+    ``{"rows in": 1000, "dropped: response < 75 chars": 31, "prompts truncated": 12, ...}``.
+    """
+    if min(max_prompt_tokens, max_response_tokens) <= 0:
+        raise ValueError("max_prompt_tokens and max_response_tokens must be positive")
+    counts = Counter({"rows in": len(rows)})
+    out = []
+    for row in rows:
+        if len(row["response"].strip()) < min_response_chars:
+            counts[f"dropped: response < {min_response_chars} chars"] += 1
+            continue
+        prompt, cut_p = _truncate(row["prompt"], tokenizer, max_prompt_tokens)
+        response, cut_r = _truncate(row["response"], tokenizer, max_response_tokens)
+        counts[f"prompts truncated to {max_prompt_tokens} tokens"] += cut_p
+        counts[f"responses truncated to {max_response_tokens} tokens"] += cut_r
+        out.append({**row, "prompt": prompt, "response": response})
+    counts["rows out"] = len(out)
+    return out, dict(counts)
+
+
+def train_eval_split(rows: list, eval_fraction: float = 0.05, seed: int = 0) -> tuple[list, list]:
+    """Seeded split; at least one eval row when there are two or more rows."""
+    if not 0 <= eval_fraction < 1:
+        raise ValueError(f"eval_fraction must be in [0, 1), got {eval_fraction}")
+    order = np.random.default_rng(seed).permutation(len(rows))
+    n_eval = max(1, int(round(eval_fraction * len(rows)))) if len(rows) > 1 and eval_fraction > 0 else 0
+    return [rows[i] for i in order[n_eval:]], [rows[i] for i in order[:n_eval]]
+
+
+def write_jsonl(rows: list[dict], path: str | Path) -> None:
+    """Write rows atomically (temporary name, fsync, rename)."""
+    from .checkpoints import atomic_write_text
+
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))

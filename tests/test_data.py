@@ -1,0 +1,97 @@
+"""Malformed rows are errors that name dataset/row/field, or counted skips; nothing vanishes."""
+
+import json
+
+import pytest
+
+from sfdpo_helpers import data
+from sfdpo_helpers.data import DataError
+
+U, A = "user", "assistant"
+
+
+def msg(role, content):
+    return {"role": role, "content": content}
+
+
+GOOD = [msg(U, "What is the capital of France?"), msg(A, "Paris is the capital of France.")]
+
+BAD_SFT = [  # (row, expected words in the error)
+    ({"message": GOOD}, "missing field 'messages'"),
+    ({"messages": "hello"}, "expected a list of messages"),
+    ({"messages": [msg(U, "hi")]}, "needs a user turn and an assistant reply"),
+    ({"messages": [msg(A, "hi"), msg(U, "hello")]}, "messages[0].role: expected 'user'"),
+    ({"messages": [msg(U, "hi"), msg(U, "again")]}, "messages[1].role: expected 'assistant'"),
+    ({"messages": [msg(U, "   "), msg(A, "ok")]}, "messages[0].content: empty"),
+    ({"messages": [msg(U, "hi"), msg(A, "")]}, "messages[1].content: empty"),
+    ({"messages": [msg(U, 42), msg(A, "ok")]}, "expected a string, got int"),
+    ({"messages": [msg(U, None), msg(A, "ok")]}, "expected a string, got NoneType"),
+    ({"messages": [{"content": "no role"}, msg(A, "ok")]}, "role: expected 'user', got None"),
+    ({"messages": [None, msg(A, "ok")]}, "expected a message dict, got NoneType"),
+]
+
+
+@pytest.mark.parametrize("row,expected", BAD_SFT)
+def test_bad_sft_row_raises_with_row_and_field(row, expected):
+    with pytest.raises(DataError) as err:
+        data.sft_rows([{"messages": GOOD}, row], "smoltalk", on_error="raise")
+    assert "smoltalk row 1" in str(err.value) and expected in str(err.value)
+
+
+def test_bad_sft_rows_are_counted_when_skipped():
+    rows = [{"messages": GOOD}] + [r for r, _ in BAD_SFT] + [{"messages": [msg("system", "be nice")] + GOOD}]
+    kept, report = data.sft_rows(rows, "smoltalk")
+    assert len(kept) == 2 and report.seen == len(rows) and report.kept == 2
+    assert sum(report.skipped.values()) == len(BAD_SFT)
+    assert f"{len(rows)} rows read, 2 kept" in str(report)
+
+
+def test_mini_fixture_reports_its_three_bad_rows(mini_dir, tokenizer):
+    rows, report = data.load_sft(str(mini_dir))
+    assert report.seen == 23 and len(rows) == 21  # wrong first role, whitespace prompt
+    prepared, counts = data.prepare_sft(rows, tokenizer, 255, 420, 75)
+    assert counts["dropped: response < 75 chars"] == 1 and counts["rows out"] == 20
+    pairs, pair_report = data.load_pairs(str(mini_dir))
+    assert len(pairs) == 20 and pair_report.skipped["chosen == rejected"] == 1
+
+
+def test_truncation_counts_and_fits_budget(tokenizer):
+    rows = [{"prompt": "word " * 300, "response": "answer " * 500}, {"prompt": "short", "response": "x" * 80}]
+    out, counts = data.prepare_sft(rows, tokenizer, max_prompt_tokens=20, max_response_tokens=30)
+    assert counts["prompts truncated to 20 tokens"] == 1 and counts["responses truncated to 30 tokens"] == 1
+    assert len(tokenizer(out[0]["prompt"], add_special_tokens=False)["input_ids"]) <= 20
+    assert out[1] == rows[1]
+
+
+def test_percentile_table(tokenizer):
+    rows = [{"prompt": "a " * n, "response": "b " * (2 * n)} for n in range(1, 101)]
+    table = data.percentile_table(rows, tokenizer)
+    assert table["prompt"][50] < table["prompt"][95] <= table["prompt"][99]
+    assert table["response"][95] > table["prompt"][95]
+
+
+def test_invalid_utf8_and_json_name_file_and_line(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(json.dumps({"messages": GOOD}).encode() + b"\n" + b'{"messages": "\xff\xfe"}\n')
+    with pytest.raises(DataError, match=r"rows.jsonl, line 2: invalid UTF-8"):
+        data.read_jsonl(path)
+    path.write_text('{"a": 1}\n{"a": \n')
+    with pytest.raises(DataError, match=r"line 2: invalid JSON"):
+        data.read_jsonl(path)
+    path.write_text('[1, 2]\n')
+    with pytest.raises(DataError, match=r"line 1: expected a JSON object"):
+        data.read_jsonl(path)
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        data.read_jsonl(tmp_path / "missing.jsonl")
+
+
+def test_unknown_source_is_explained():
+    with pytest.raises(ValueError, match="source must be 'demo', 'hub'"):
+        data.load_sft("no/such/place")
+
+
+def test_bad_sizes_are_refused(tokenizer):
+    with pytest.raises(ValueError, match="must be positive"):
+        data.prepare_sft([], tokenizer, max_prompt_tokens=0)
+    with pytest.raises(ValueError, match="eval_fraction"):
+        data.train_eval_split([1, 2], eval_fraction=1.5)

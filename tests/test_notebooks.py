@@ -1,0 +1,81 @@
+"""Every notebook runs end to end through papermill on the tiny model, then passes nbval (lax)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sfdpo_helpers.main import notebook_paths, run_notebooks
+
+MINI = Path(__file__).parent / "fixtures" / "mini"
+# reduced parameters: the notebook takes those it knows (papermill's inspect), ignores the rest
+TINY = {"model": "tiny", "source": str(MINI), "max_steps": 2, "eval_every": 1, "save_every": 1, "max_train_rows": 16,
+        "max_new_tokens": 16, "n_eval_prompts": 6, "n_prompts": 6, "n_monitor_prompts": 4}
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    run_notebooks(out, TINY, figures_dir=out / "figures")
+    return out
+
+
+def cells_text(path):
+    nb = json.loads(Path(path).read_text())
+    texts = []
+    for cell in nb["cells"]:
+        for o in cell.get("outputs", []):
+            t = o.get("text") or o.get("data", {}).get("text/plain", "")
+            texts.append("".join(t) if isinstance(t, list) else t)
+    return "\n".join(texts)
+
+
+def test_every_notebook_executed(executed):
+    names = [p.name for p in notebook_paths()]
+    assert names[:2] == ["01_data_prep.ipynb", "02_sft.ipynb"]
+    for name in names:
+        assert (executed / "executed" / name).exists()
+
+
+def test_01_writes_data_table_and_histogram(executed):
+    for f in ("sft_train.jsonl", "sft_eval.jsonl", "pairs_train.jsonl", "eval_prompts.jsonl"):
+        assert (executed / "data" / f).stat().st_size > 0
+    assert (executed / "figures" / "01_length_histograms.png").exists()
+    table = (executed / "figures" / "01_length_percentiles.csv").read_text()
+    assert "p50" in table and "p95" in table
+    text = cells_text(executed / "executed" / "01_data_prep.ipynb")
+    assert "23 rows read, 21 kept" in text and "dropped: response < 75 chars" in text
+
+
+def test_02_trains_saves_and_plots(executed):
+    assert (executed / "models" / "sft" / "model.safetensors").exists()
+    history = json.loads((executed / "checkpoints" / "sft" / "history.json").read_text())
+    assert [r["step"] for r in history if "loss" in r] == [1, 2]
+    assert any("eval_loss" in r for r in history)
+    assert (executed / "figures" / "02_sft_curves.png").exists()
+
+
+def test_nbval_lax_passes_on_executed_notebooks(executed):
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "--nbval-lax", "-p", "no:cacheprovider",
+                          str(executed / "executed" / "01_data_prep.ipynb")],
+                         capture_output=True, text=True, cwd=executed, timeout=600)
+    assert res.returncode == 0, res.stdout[-3000:]
+
+
+def test_unknown_parameter_is_one_clear_error(tmp_path):
+    import papermill as pm
+
+    with pytest.raises(pm.PapermillExecutionError) as err:
+        pm.execute_notebook(str(notebook_paths(["01"])[0]), str(tmp_path / "out.ipynb"),
+                            parameters={"max_sft_row": 5, "out_dir": str(tmp_path)}, progress_bar=False)
+    assert "ParameterError" in str(err.value) and "max_sft_row" in str(err.value)
+
+
+def test_notebooks_are_stripped_and_have_one_parameters_cell():
+    for path in notebook_paths():
+        nb = json.loads(path.read_text())
+        tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(tagged) == 1, path
+        assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), path

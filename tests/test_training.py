@@ -1,0 +1,112 @@
+"""Resume equals uninterrupted (after a real SIGKILL), the 2-process run equals 1 process, NaN stops."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+SCRIPT = Path(__file__).parent / "scripts" / "train_tiny.py"
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def run(run_dir, *extra, kill_after=None):
+    """Run the training script; with ``kill_after=k`` SIGKILL it once it announces micro-batch k."""
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), str(run_dir), *extra], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=ENV)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if kill_after is not None and line.strip() == f"micro-batch {kill_after}":
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=300)
+    if kill_after is None:
+        assert proc.returncode == 0, "".join(lines[-30:])
+    else:
+        assert proc.returncode == -signal.SIGKILL, "the child finished before it could be killed"
+    return lines
+
+
+def weights(run_dir):
+    return load_file(str(Path(run_dir) / "final.safetensors"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", ["sft"])
+def test_resume_after_sigkill_is_bitwise_equal(tmp_path, stage):
+    run(tmp_path / "straight", "--stage", stage)
+    reference = weights(tmp_path / "straight")
+    # 6 steps x 2 micro-batches (+ final-eval forwards): kill points spread over the whole run
+    rng = random.Random(20261126)
+    kill_points = sorted(rng.sample(range(2, 12), 3))
+    for k in kill_points:
+        run_dir = tmp_path / f"killed-{k}"
+        run(run_dir, "--stage", stage, kill_after=k)
+        assert not (run_dir / "final.safetensors").exists()
+        out = "".join(run(run_dir, "--stage", stage))
+        got = weights(run_dir)
+        assert got.keys() == reference.keys()
+        for name in reference:
+            assert torch.equal(got[name], reference[name]), f"kill at micro-batch {k}: {name} differs"
+        assert "Resumed from" in out or k <= 2  # a kill before the first checkpoint restarts from scratch
+
+
+@pytest.mark.slow
+def test_two_processes_equal_one_process(tmp_path):
+    pytest.importorskip("accelerate")
+    common = ["--steps", "3", "--batch-size", "4", "--micro-batch-size", "1", "--save-every", "0"]
+    run(tmp_path / "one", *common)
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", "--cpu", str(SCRIPT), str(tmp_path / "two"), *common]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    one, two = weights(tmp_path / "one"), weights(tmp_path / "two")
+    start = None
+    for name in one:
+        torch.testing.assert_close(two[name], one[name], rtol=1e-5, atol=1e-6, msg=name)
+    # and training did move the weights (the comparison is not between two untouched models)
+    from sfdpo_helpers.models import load_tokenizer, tiny_model
+
+    start = dict(tiny_model(load_tokenizer("tiny"), seed=0).named_parameters())
+    assert any((one[n] - start[n].detach()).abs().max() > 1e-4 for n in one)
+
+
+def test_non_finite_loss_stops_with_a_clear_message(tmp_path, tiny, tokenizer):
+    from sfdpo_helpers import training
+    from sfdpo_helpers.collators import SFTCollator, tokenize_example
+
+    examples = [tokenize_example(tokenizer, "Hi", "Hello there.")] * 4
+    calls = {"n": 0}
+
+    def loss_sum(model, batch):
+        calls["n"] += 1
+        loss = model(**{k: batch[k] for k in ("input_ids", "attention_mask")}).logits.float().mean()
+        return (loss * float("nan") if calls["n"] > 2 else loss), {}
+
+    settings = training.TrainSettings(lr=1e-3, epochs=10, batch_size=2, micro_batch_size=2, max_steps=4, save_every=1)
+    with pytest.raises(training.NonFiniteLossError, match=r"at step 3 .*example indices"):
+        training.train(tiny, examples, SFTCollator(tokenizer.pad_token_id), loss_sum, lambda b: 1,
+                       [5] * 4, settings, tmp_path, progress=False)
+    from sfdpo_helpers.checkpoints import latest_checkpoint
+
+    assert latest_checkpoint(tmp_path).name == "step-000002"  # last good one kept, no NaN checkpoint
+
+
+def test_resume_with_other_settings_is_refused(tmp_path, tiny, tokenizer):
+    from sfdpo_helpers import training
+    from sfdpo_helpers.collators import SFTCollator, tokenize_example
+    from sfdpo_helpers.losses import sft_loss_sum
+
+    examples = [tokenize_example(tokenizer, "Hi", "Hello there.")] * 4
+    args = (SFTCollator(tokenizer.pad_token_id), lambda m, b: (sft_loss_sum(m, b)[0], {}), lambda b: 4, [5] * 4)
+    training.train(tiny, examples, *args, training.TrainSettings(lr=1e-3, max_steps=1, batch_size=2), tmp_path,
+                   progress=False)
+    with pytest.raises(ValueError, match="other settings"):
+        training.train(tiny, examples, *args, training.TrainSettings(lr=2e-3, max_steps=1, batch_size=2), tmp_path,
+                       progress=False)
