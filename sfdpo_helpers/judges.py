@@ -14,8 +14,8 @@ Decisions
 ---------
 Instruction checker: the IFEval checkers come from the PyPI package
 ``if-verifiable`` (its ``if_verifiable.ifeval`` modules are Google's reference
-``instructions.py`` unchanged in behaviour; we compared them with EleutherAI
-lm-eval's copy). lm-eval was not used: it pulls a large dependency tree and its
+``instructions.py``; an AST comparison with EleutherAI lm-eval 0.4.13's copy
+found only cosmetic differences). lm-eval was not used: it pulls a large dependency tree and its
 IFEval utilities try to download NLTK data when imported. Only the checker
 classes are used; the evaluation loop (strict and the four loose variants) is
 written here to follow IFEval's ``evaluation_lib`` exactly, and unknown ids or
@@ -350,7 +350,7 @@ class VerifiableJudge:
 
     def __init__(self, rows: Iterable[Mapping] | Mapping[str, Mapping], loose: bool = False):
         if isinstance(rows, Mapping):
-            rows = [{"prompt": prompt, **row} for prompt, row in rows.items()]
+            rows = [{**row, "prompt": prompt} for prompt, row in rows.items()]
         self.rows = _compile_rows(rows)
         self.loose = loose
         self._by_prompt: dict[str, _Row] = {}
@@ -504,6 +504,8 @@ class RewardModelJudge:
         return f"RewardModelJudge({name!r}, batch_size={self.batch_size})"
 
     def _texts(self, prompts, responses) -> list[str]:
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise ValueError("a causal-LM reward model needs a tokenizer with a chat template")
         return [
             _chat_text(
                 self.tokenizer,

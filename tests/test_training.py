@@ -38,7 +38,7 @@ def weights(run_dir):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stage", ["sft"])
+@pytest.mark.parametrize("stage", ["sft", "dpo"])
 def test_resume_after_sigkill_is_bitwise_equal(tmp_path, stage):
     run(tmp_path / "straight", "--stage", stage)
     reference = weights(tmp_path / "straight")

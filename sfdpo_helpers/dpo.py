@@ -1,0 +1,192 @@
+"""Direct preference optimisation: the pieces the DPO notebook wires into :func:`training.train`.
+
+The reference model π_ref is the starting policy, frozen. Three ways to get its log-probs:
+
+* ``reference="precomputed"`` (default): one pass over the pairs before training, stored next to
+  the data (``ref_logps-<fingerprint>.json``) and reused across epochs, runs and sweeps;
+* ``reference="model"``: score every batch with a frozen copy (with LoRA: the same network with
+  its adapters switched off, so no copy at all).
+
+Chosen and rejected responses of a micro-batch go through the policy in **one** forward pass.
+Logged metrics use TRL's names: ``rewards/chosen``, ``rewards/rejected``, ``rewards/accuracies``,
+``rewards/margins``, ``logps/chosen``, ``logps/rejected``, plus the study's terms ``dpo``,
+``dpop`` and ``kl`` separately.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .collators import PairCollator, tokenize_pairs
+from .losses import dpo_family_loss, sequence_logps
+from .training import TrainSettings, train
+
+
+@dataclass
+class DPOSettings:
+    """The objective's knobs (the study: β = 0.1; DPO-P and KL weights 0 unless stated)."""
+
+    beta: float = 0.1
+    dpop_weight: float = 0.0
+    kl_weight: float = 0.0
+    dpop_in_sigmoid: bool = False
+
+    def __post_init__(self):
+        if self.beta <= 0:
+            raise ValueError(f"beta must be positive, got {self.beta}")
+        if self.dpop_weight < 0 or self.kl_weight < 0:
+            raise ValueError("dpop_weight and kl_weight must be >= 0")
+
+
+def pair_logps(model, batch, chunk_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log π(y⁺|x), log π(y⁻|x)) for a PairCollator batch: one forward over chosen+rejected rows."""
+    logps = sequence_logps(model, batch["input_ids"], batch["attention_mask"], batch["labels"], chunk_size=chunk_size)
+    half = logps.shape[0] // 2
+    return logps[:half], logps[half:]
+
+
+def reference_context(model):
+    """π_ref for a LoRA model is the same network with adapters off; otherwise nothing to switch."""
+    return model.disable_adapter() if hasattr(model, "disable_adapter") else contextlib.nullcontext()
+
+
+def _fingerprint(model, examples: list[dict]) -> str:
+    h = hashlib.sha256()
+    for p in list(model.parameters())[:4] + list(model.parameters())[-2:]:
+        h.update(p.detach().float().cpu().numpy().tobytes()[:4096])
+    for e in examples:
+        h.update(str((e["chosen"]["input_ids"], e["rejected"]["input_ids"])).encode())
+    return h.hexdigest()[:16]
+
+
+@torch.no_grad()
+def precompute_reference(model, examples: list[dict], pad_token_id: int, batch_size: int = 8,
+                         cache_dir: str | Path | None = None, chunk_size: int = 1024, progress: bool = True) -> list[dict]:
+    """Add ``ref_chosen`` / ``ref_rejected`` (summed log-probs under π_ref) to every pair.
+
+    With ``cache_dir`` the values are stored as ``ref_logps-<fingerprint>.json`` (the fingerprint
+    covers the reference weights and the tokenized pairs) and read back on the next run.
+    """
+    from tqdm.auto import tqdm
+
+    from .checkpoints import atomic_write_text
+
+    cache = Path(cache_dir) / f"ref_logps-{_fingerprint(model, examples)}.json" if cache_dir else None
+    if cache is not None and cache.exists():
+        values = json.loads(cache.read_text())
+    else:
+        collate = PairCollator(pad_token_id)
+        device = next(model.parameters()).device
+        was_training = model.training
+        model.eval()
+        values = []
+        with reference_context(model):
+            for start in tqdm(range(0, len(examples), batch_size), desc="reference log-probs", disable=not progress):
+                batch = {k: v.to(device) for k, v in collate(examples[start:start + batch_size]).items()}
+                chosen, rejected = pair_logps(model, batch, chunk_size)
+                values += list(zip(chosen.tolist(), rejected.tolist()))
+        model.train(was_training)
+        if cache is not None:
+            atomic_write_text(cache, json.dumps(values))
+    return [{**e, "ref_chosen": c, "ref_rejected": r} for e, (c, r) in zip(examples, values)]
+
+
+class PrecomputedPairCollator(PairCollator):
+    """A PairCollator that also carries the precomputed reference log-probs."""
+
+    def __call__(self, pairs):
+        batch = super().__call__(pairs)
+        batch["ref_chosen"] = torch.tensor([p["ref_chosen"] for p in pairs], dtype=torch.float32)
+        batch["ref_rejected"] = torch.tensor([p["ref_rejected"] for p in pairs], dtype=torch.float32)
+        return batch
+
+
+def dpo_batch_terms(model, batch, objective: DPOSettings, reference_model=None, chunk_size: int = 1024) -> dict:
+    """Per-pair loss terms and metrics for one batch (see :func:`losses.dpo_family_loss`)."""
+    policy_chosen, policy_rejected = pair_logps(model, batch, chunk_size)
+    if "ref_chosen" in batch:
+        ref_chosen, ref_rejected = batch["ref_chosen"], batch["ref_rejected"]
+    else:
+        with torch.no_grad(), reference_context(reference_model):
+            ref_chosen, ref_rejected = pair_logps(reference_model, batch, chunk_size)
+    terms = dpo_family_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, objective.beta,
+                            objective.dpop_weight, objective.kl_weight, objective.dpop_in_sigmoid)
+    terms["logps_chosen"], terms["logps_rejected"] = policy_chosen.detach(), policy_rejected.detach()
+    return terms
+
+
+def metric_sums(terms: dict) -> dict:
+    """TRL-named metrics, summed over the pairs of a batch (the loop divides by the pair count)."""
+    r_c, r_r = terms["rewards_chosen"], terms["rewards_rejected"]
+    return {"rewards/chosen": r_c.sum(), "rewards/rejected": r_r.sum(),
+            "rewards/accuracies": (r_c > r_r).float().sum(), "rewards/margins": (r_c - r_r).sum(),
+            "logps/chosen": terms["logps_chosen"].sum(), "logps/rejected": terms["logps_rejected"].sum(),
+            "dpo": terms["dpo"].sum(), "dpop": terms["dpop"].sum(), "kl": terms["kl"].sum()}
+
+
+@torch.no_grad()
+def eval_pairs(model, examples: list[dict], objective: DPOSettings, pad_token_id: int, batch_size: int = 8,
+               reference_model=None, chunk_size: int = 1024) -> dict:
+    """Mean DPO loss, reward accuracy and margin on held-out pairs."""
+    collate = PrecomputedPairCollator(pad_token_id) if "ref_chosen" in examples[0] else PairCollator(pad_token_id)
+    device = next(model.parameters()).device
+    sums, n = {}, 0
+    for start in range(0, len(examples), batch_size):
+        batch = {k: v.to(device) for k, v in collate(examples[start:start + batch_size]).items()}
+        terms = dpo_batch_terms(model, batch, objective, reference_model, chunk_size)
+        for k, v in {"loss": terms["loss"].sum(), **metric_sums(terms)}.items():
+            sums[k] = sums.get(k, 0.0) + float(v)
+        n += batch["ref_chosen"].shape[0] if "ref_chosen" in batch else batch["input_ids"].shape[0] // 2
+    return {f"eval_{k}": v / n for k, v in sums.items() if k in ("loss", "rewards/accuracies", "rewards/margins")}
+
+
+def frozen_copy(model):
+    """A frozen deep copy of ``model`` (π_ref when not using LoRA)."""
+    ref = copy.deepcopy(model).eval()
+    for p in ref.parameters():
+        p.requires_grad_(False)
+    return ref
+
+
+def train_dpo(model, tokenizer, pairs: list[dict], settings: TrainSettings, run_dir, objective: DPOSettings | None = None,
+              reference: str = "precomputed", eval_pairs_rows: list[dict] | None = None, max_prompt_tokens: int = 300,
+              max_response_tokens: int = 450, ref_cache_dir=None, monitor_fn=None, resume: bool = True,
+              progress: bool = True, on_micro_batch=None):
+    """Tokenize pairs, get π_ref's log-probs, train. Returns (history, skip report)."""
+    if reference not in ("precomputed", "model"):
+        raise ValueError(f"reference must be 'precomputed' or 'model', got {reference!r}")
+    objective = objective or DPOSettings()
+    model.to("cuda" if torch.cuda.is_available() else "cpu")  # the device train() will use
+    examples, report = tokenize_pairs(pairs, tokenizer, max_prompt_tokens, max_response_tokens, "dpo pairs")
+    held_out = tokenize_pairs(eval_pairs_rows, tokenizer, max_prompt_tokens, max_response_tokens, "dpo eval")[0] if eval_pairs_rows else []
+    pad = tokenizer.pad_token_id
+    ref_model = None
+    if reference == "precomputed":
+        examples = precompute_reference(model, examples, pad, settings.micro_batch_size, ref_cache_dir, settings.chunk_size, progress)
+        if held_out:
+            held_out = precompute_reference(model, held_out, pad, settings.micro_batch_size, ref_cache_dir, settings.chunk_size, False)
+        collate = PrecomputedPairCollator(pad)
+    else:
+        ref_model = model if hasattr(model, "disable_adapter") else frozen_copy(model)  # same device as model
+        collate = PairCollator(pad)
+
+    def loss_sum(m, batch):
+        if on_micro_batch is not None:
+            on_micro_batch()
+        terms = dpo_batch_terms(m, batch, objective, ref_model, settings.chunk_size)
+        return terms["loss"].sum(), metric_sums(terms)
+
+    def eval_fn(m):
+        return eval_pairs(m, held_out, objective, pad, settings.micro_batch_size, ref_model, settings.chunk_size) if held_out else {}
+
+    lengths = [len(e["chosen"]["input_ids"]) + len(e["rejected"]["input_ids"]) for e in examples]
+    history = train(model, examples, collate, loss_sum, lambda b: b["pair_index"].shape[0], lengths, settings,
+                    run_dir, eval_fn=eval_fn, monitor_fn=monitor_fn, resume=resume, progress=progress)
+    return history, report
