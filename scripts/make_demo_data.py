@@ -1,6 +1,6 @@
 """Build the offline demo data shipped in ``sfdpo_helpers/demo_data``.
 
-    python scripts/make_demo_data.py            # rewrite the four files (deterministic)
+    python scripts/make_demo_data.py            # rewrite the five files (deterministic)
     python scripts/make_demo_data.py --out DIR  # write them somewhere else
 
 Every prompt is a small task from one of the study's ten categories plus one to three
@@ -10,7 +10,8 @@ few short sentences, steps or verse lines from the banks below; math and some
 classification answers are computed) and transforms it until it satisfies each instruction
 (lowercase, word limits, bullets, JSON, quotes, P.S., sections, no commas, ...). A rejected
 response is the same answer with one instruction broken (a forgotten P.S., a comma, the
-wrong bullet count, too long, ...), or an off-topic, rambling or evasive reply. The script
+wrong bullet count, too long, ...), or an off-topic, rambling or evasive reply. The reserve
+pool (``prompt_pool.jsonl``) holds prompts only, from topics kept out of every other split. The script
 checks all of this with its own copy of IFEval's rules, made a little stricter than IFEval
 (word counts must hold both for ``\\w+`` tokens and whitespace tokens, keywords must match
 both as substrings and as whole words, ...), so that any faithful IFEval judge agrees.
@@ -1000,6 +1001,245 @@ LANGUAGE_TIPS = [
 ]
 
 # ======================================================================================
+# Reserve banks: topics used only by the reserve prompt pool (prompt_pool.jsonl), never by
+# sft, pairs or eval, so the curriculum notebook can train on "new" prompts without touching
+# a training or evaluation topic. Same formats and sentence rules as the banks above. They
+# are separate lists (not appended to the banks above) so that the other splits stay byte
+# for byte as they were.
+# ======================================================================================
+
+RESERVE_GENERAL_KNOWLEDGE = [
+    ("The Statue of Liberty",
+     ["Tell me about the Statue of Liberty.", "Who gave the Statue of Liberty to the United States?"],
+     ["The Statue of Liberty stands on a small island in New York Harbor.",
+      "It was a gift from the people of France to the United States.",
+      "The statue was dedicated in 1886.",
+      "Its copper skin slowly turned green as it weathered.",
+      "It became a symbol of freedom for millions of arriving immigrants."]),
+    ("The Panama Canal",
+     ["What is the Panama Canal?", "Why is the Panama Canal important for shipping?"],
+     ["The Panama Canal is a waterway that cuts across the narrow country of Panama.",
+      "It links the Atlantic Ocean with the Pacific Ocean.",
+      "Ships avoid a long voyage around the southern tip of South America.",
+      "A system of locks lifts vessels up to a lake and lowers them again.",
+      "The canal opened in 1914 after years of difficult construction."]),
+    ("The Olympic Rings",
+     ["What do the five Olympic rings stand for?", "Explain the meaning of the Olympic rings."],
+     ["The Olympic symbol shows five interlocking rings.",
+      "The rings represent the union of the five inhabited parts of the world.",
+      "Their colours are blue, yellow, black, green, and red on a white background.",
+      "Together these colours were said to appear in every national flag of the time.",
+      "The symbol was designed by Pierre de Coubertin in 1913."]),
+    ("The Dead Sea",
+     ["What is special about the Dead Sea?", "Why is it so easy to float in the Dead Sea?"],
+     ["The Dead Sea is a salt lake in the Jordan Rift Valley.",
+      "Its shore is the lowest point of dry land on Earth.",
+      "The water is almost ten times saltier than the ocean.",
+      "All that salt makes the water so dense that people float easily.",
+      "Very few living things survive in it which is how it got its name."]),
+]
+
+RESERVE_SCIENCE = [
+    ("How Magnets Work",
+     ["How do magnets work?", "Why do magnets attract some metals but not others?"],
+     ["A magnet has a north pole and a south pole.",
+      "Opposite poles attract each other and matching poles push apart.",
+      "Inside a magnet tiny regions called domains line up in the same direction.",
+      "Iron contains domains that line up when a magnet comes close.",
+      "That is why a magnet pulls on iron but not on wood or plastic."]),
+    ("Why We Sneeze",
+     ["Why do we sneeze?", "Explain what happens in the body during a sneeze."],
+     ["A sneeze is a reflex that clears the nose.",
+      "Dust, pollen, or germs irritate the lining inside the nose.",
+      "Nerves carry a signal to the brain stem.",
+      "The chest muscles then push air out with great force.",
+      "The blast of air carries the irritants away."]),
+    ("How Lightning Forms",
+     ["How does lightning form?", "What causes lightning and thunder during a storm?"],
+     ["Lightning is a giant spark of electricity in the sky.",
+      "Inside a storm cloud ice particles and water droplets crash into each other.",
+      "These collisions build up electric charge in different parts of the cloud.",
+      "When the charge grows large enough it jumps to the ground or to another cloud.",
+      "The flash heats the air so fast that it expands with the sound we call thunder."]),
+    ("How Airplanes Fly",
+     ["How do airplanes stay in the air?", "Explain how an airplane wing creates lift."],
+     ["An airplane flies because its wings create lift.",
+      "The wing is shaped and tilted so that it pushes air downward.",
+      "Pushing air down makes the air push the wing up.",
+      "The engines provide thrust that moves the plane forward fast enough.",
+      "When lift is greater than the weight of the plane it climbs."]),
+]
+
+RESERVE_POEMS = [
+    ("The Kite", ["Write a short poem about flying a kite.", "Write four rhyming lines about a kite on a windy day."],
+     ["My kite climbs high on ribbons of wind.", "It dances where the clouds are thinned.",
+      "I hold the string with all my might.", "And watch it soar into the light."]),
+    ("The Old Oak Tree", ["Write a short poem about an old oak tree.",
+                          "Write a four-line rhyme about a tree that has stood for centuries."],
+     ["The oak has stood three hundred years.", "It sheltered laughter and some tears.",
+      "Its roots run deep beneath the hill.", "And through each storm it stands there still."]),
+]
+
+RESERVE_STORIES = [
+    ("The Lost Penguin", ["Write a very short story about a penguin who gets lost in a city.",
+                          "Tell a tiny story about a penguin far from home."],
+     ["Pip the penguin waddled off a delivery truck in the middle of a busy city.",
+      "The pavement was warm and nobody else wore a tuxedo.",
+      "A kind fishmonger noticed him staring at the ice in her window.",
+      "She called the aquarium and shared a sardine with him while they waited.",
+      "That night Pip told his colony about the strange land of fish shops and traffic lights."]),
+    ("The Kindness Jar", ["Write a very short story about a jar that collects kind notes.",
+                          "Tell a short story about a classroom kindness jar."],
+     ["Miss Ortega put an empty glass jar on her classroom windowsill.",
+      "Every time a student saw someone being kind they wrote it on a slip of paper.",
+      "At first the jar stayed almost empty and the children forgot about it.",
+      "Then a shy boy wrote that someone had shared an umbrella with him.",
+      "By the end of the year the jar overflowed and so did the kindness."]),
+]
+
+RESERVE_PROFESSIONAL = [
+    ("Conference Registration", ["Write a short email confirming a registration for an industry conference.",
+                                 "Draft a confirmation email for someone who signed up for a conference."],
+     ["Thank you for registering for the [event name] conference.",
+      "The event takes place on [date] at [venue].",
+      "Your badge will be ready at the registration desk from eight in the morning.",
+      "Please bring a photo ID to collect it."], "Dear [name],"),
+    ("Opening Hours Change", ["Write a short email telling clients that office opening hours are changing.",
+                              "Draft a notice to customers about new office hours."],
+     ["We are writing to let you know about a change to our opening hours.",
+      "From [start date] our office will open at [time] on weekdays.",
+      "Our phone line and online chat will follow the same hours.",
+      "We appreciate your understanding and look forward to serving you."], "Hello,"),
+    ("Safety Training Notice", ["Write a short internal announcement about a mandatory safety training session.",
+                                "Draft a staff notice about required safety training."],
+     ["All staff must attend a safety training session on [date].",
+      "The session will run from [time] in [room].",
+      "It covers fire exits, first aid kits, and how to report a hazard.",
+      "Please confirm your attendance with [contact name] by [deadline]."], ""),
+    ("Supplier Introduction", ["Write a short email introducing your company to a potential supplier.",
+                               "Draft a first email to a new supplier asking for prices."],
+     ["My name is [your name] and I manage purchasing at [company].",
+      "We are looking for a reliable supplier of [product] for the coming year.",
+      "Could you send us your current price list and delivery times?",
+      "I would be glad to arrange a short call to discuss our needs."], "Dear [name],"),
+]
+
+RESERVE_PROCEDURES = [
+    ("Sewing on a Button", ["How do I sew a button back on a shirt?", "Give me steps for sewing on a loose button."],
+     ["Thread a needle and tie a knot at the end of the thread.",
+      "Hold the button where the old one was attached.",
+      "Push the needle up through the fabric and one hole of the button.",
+      "Go down through the opposite hole and repeat this about six times.",
+      "Finish on the back of the fabric with a few small knots and trim the thread."]),
+    ("Defrosting a Freezer", ["How do I defrost a freezer?", "What are the steps to defrost a chest freezer?"],
+     ["Move the food into a cool box or a neighbour's freezer.",
+      "Switch off and unplug the freezer.",
+      "Place towels and a tray around the base to catch the water.",
+      "Leave the door open and let the ice melt away.",
+      "Wipe the inside dry before switching it back on."]),
+    ("Writing a Thank-You Card", ["How do I write a good thank-you card?",
+                                  "What steps should I follow to write a thank-you note?"],
+     ["Start with a warm greeting using the person's name.",
+      "Thank them for the specific gift or favour.",
+      "Say how you have used it or how it helped you.",
+      "Add a line about looking forward to seeing them again.",
+      "Sign off with a friendly closing and your name."]),
+    ("Changing a Light Bulb", ["How do I change a light bulb safely?", "Explain how to replace a ceiling light bulb."],
+     ["Switch off the light and wait for the bulb to cool.",
+      "Stand on a steady step ladder rather than a chair.",
+      "Twist the old bulb gently anticlockwise to remove it.",
+      "Screw in a new bulb of the same type and fitting.",
+      "Switch the light back on to check that it works."]),
+]
+
+RESERVE_DISCUSSIONS = [
+    ("Working While Studying", ["Should university students have part-time jobs?",
+                                "Discuss the pros and cons of working while studying."],
+     ["A part-time job helps students pay for rent and food.",
+      "It also teaches time management and teamwork.",
+      "On the other hand long shifts leave less time for study and rest.",
+      "Grades may suffer if work takes priority during exams.",
+      "A small number of hours each week is often a sensible balance."]),
+    ("Cash or Cards", ["Should shops stop accepting cash?", "Is a cashless society a good idea?"],
+     ["Card payments are fast and leave a clear record of spending.",
+      "Businesses save the time spent counting and banking notes and coins.",
+      "However some older people and those without bank accounts rely on cash.",
+      "Cash also keeps working when networks or power go down.",
+      "Many argue that shops should keep both options for now."]),
+    ("Video Games and Learning", ["Can video games be good for learning?",
+                                  "Discuss whether video games help or harm children."],
+     ["Some video games build problem solving and quick decisions.",
+      "Puzzle and strategy games can reward planning and patience.",
+      "Yet too much gaming can crowd out exercise and sleep.",
+      "Some games are designed to keep players spending money.",
+      "Choosing games with care and setting limits matters most."]),
+    ("Car-Free City Centres", ["Should cars be banned from city centres?",
+                               "Discuss the idea of car-free city centres."],
+     ["Car-free centres have cleaner air and less noise.",
+      "Streets become safer for walking and cycling.",
+      "Local shops often gain customers who stroll instead of drive.",
+      "However deliveries and disabled visitors still need access.",
+      "Good public transport is essential before such a ban can work."]),
+]
+
+RESERVE_IMITATIONS = [
+    ("The Toast Masterclass", ["Explain how to make toast in the style of an enthusiastic TV chef."],
+     ["Welcome back to the kitchen my wonderful food lovers!",
+      "Today we are making the king of breakfasts which is toast!",
+      "Take one glorious slice of bread and lower it gently into the toaster.",
+      "Wait for that golden magic to happen and listen for the pop!",
+      "Add butter while it is warm and prepare to be impressed!"], "prose"),
+    ("Bedtime Flight Briefing", ["Announce a child's bedtime in the style of a flight attendant's safety briefing."],
+     ["Good evening passengers and welcome aboard Bedtime Flight Number One.",
+      "Please return your toys to their upright and stored position.",
+      "Pyjamas must be fastened securely before departure.",
+      "In the event of a bad dream a parent will appear from the hallway.",
+      "Sit back and relax as we begin our descent into dreamland."], "prose"),
+    ("An Explorer in the Garden", ["Describe a trip to the back garden in the style of an old explorer's diary."],
+     ["Day one of the expedition and the weather is fair.",
+      "We set out from the kitchen door with supplies of biscuits and lemonade.",
+      "By noon we had crossed the vast lawn and reached the vegetable beds.",
+      "A giant snail blocked our path and we were forced to wait.",
+      "We made camp beneath the apple tree and claimed it for science."], "prose"),
+    ("Recycling Rhyme", ["Write a nursery rhyme about recycling.", "Write a short nursery rhyme that teaches children to recycle."],
+     ["Bottles and cans go in the bin.", "Paper and card go folded in.",
+      "Sort them well and rinse them clean.", "And help to keep our planet green."], "lines"),
+]
+
+RESERVE_CLASSIFICATIONS = [
+    ("Headphones Review", ['Is this review positive, negative, or neutral? "These headphones are so comfortable that I forget I am wearing them."'],
+     "positive", ["The sentiment is positive.", "The reviewer praises how comfortable the headphones are.",
+                  "Forgetting you are wearing them is a sign of a good fit.", "There is no complaint in the review."]),
+    ("Octopus", ["Is an octopus a fish, a mollusc, or a mammal?"],
+     "mollusc", ["An octopus is a mollusc.", "It has a soft body with no backbone.",
+                 "It is related to snails and clams.", "Its eight arms and clever brain make it an unusual mollusc."]),
+    ("Account Closure Message", ['Classify this message as spam or not spam: "Your account will be closed today unless you send your password to this address."'],
+     "spam", ["This message is spam.", "It threatens the reader with a sudden account closure.",
+              "It asks for a password which real companies never request by email.",
+              "These are typical signs of a phishing attempt."]),
+    ("Attic Genre", ['What genre does this sentence suggest: "The floorboards creaked as something moved in the empty attic above."'],
+     "horror", ["The genre is horror.", "Creaking floorboards build a feeling of fear.",
+                "Something unseen moving in an empty room suggests a threat.",
+                "These details are typical of horror stories."]),
+    ("Ice", ["Is ice a solid, a liquid, or a gas?"],
+     "solid", ["Ice is a solid.", "It is water that has frozen.", "Water freezes at 0 degrees Celsius at sea level.",
+               "Its molecules are held in a fixed pattern so it keeps its shape."]),
+]
+
+RESERVE_PHRASES = [
+    ("where is the bathroom", {"Spanish": "¿Dónde está el baño?", "French": "Où sont les toilettes ?", "German": "Wo ist die Toilette?"},
+     "It is one of the first questions travellers learn."),
+    ("I am sorry", {"Spanish": "Lo siento", "French": "Je suis désolé", "German": "Es tut mir leid"},
+     "It is used to apologise for a mistake."),
+    ("good luck", {"Spanish": "Buena suerte", "French": "Bonne chance", "German": "Viel Glück"},
+     "People say it before an exam or a big event."),
+    ("how are you", {"Spanish": "¿Cómo estás?", "French": "Comment ça va ?", "German": "Wie geht es dir?"},
+     "This is the informal way to ask after someone."),
+    ("happy new year", {"Spanish": "Feliz año nuevo", "French": "Bonne année", "German": "Frohes neues Jahr"},
+     "It is the usual greeting at the start of January."),
+]
+
+# ======================================================================================
 # Generated items: math word problems and number facts (answers computed here).
 # ======================================================================================
 
@@ -1033,8 +1273,9 @@ def math_items(rng: random.Random, n_per_template: int) -> list[Item]:
         x, xs, y, ys = rng.choice(goods)
         p, q, a, b = rng.randint(2, 9), rng.randint(1, 5), rng.randint(2, 6), rng.randint(2, 8)
         tot = a * p + b * q
+        art = "An" if x[0] in "aeiou" else "A"
         return item("shop", "Total Cost",
-                    [f"A {x} costs {p} dollars and a {y} costs {q} dollars. How much do {a} {xs} and {b} {ys} cost in total?",
+                    [f"{art} {x} costs {p} dollars and a {y} costs {q} dollars. How much do {a} {xs} and {b} {ys} cost in total?",
                      f"Work out the total price of {a} {xs} at {p} dollars each and {b} {ys} at {q} dollars each."],
                     [f"The {xs} cost {a} times {p} which is {a * p} dollars.",
                      f"The {ys} cost {b} times {q} which is {b * q} dollars.",
@@ -1249,9 +1490,9 @@ def number_items(rng: random.Random) -> list[Item]:
     return out
 
 
-def multilingual_items() -> list[tuple[int, Item]]:
+def multilingual_items(phrases=None, start: int = 0) -> list[tuple[int, Item]]:
     out = []
-    for i, (en, trans, note) in enumerate(PHRASES):
+    for i, (en, trans, note) in enumerate(PHRASES if phrases is None else phrases, start):
         for j, (lang, t) in enumerate(trans.items()):
             lang_note = LANGUAGE_NOTES[lang][(i + j) % 3]
             tip = LANGUAGE_TIPS[(i + 2 * j) % len(LANGUAGE_TIPS)]
@@ -1295,6 +1536,55 @@ def build_pools() -> dict[str, dict[str, list[Item]]]:
     add("multilingual", multilingual_items())
     add("math_reasoning", enumerate(math_items(rng, 20)))
     return pools
+
+
+POOL_PER_CATEGORY = 35
+POOL_FIRST_KEY = 10001
+POOL_NUMBER_ITEMS = {"prime": 12, "leap": 8}  # computed classification items beside the text ones
+
+
+def build_reserve_pools(pools=None) -> dict[str, list[Item]]:
+    """Items for the reserve prompt pool, per category: the reserve banks' topics plus freshly
+    generated math problems and prime/leap-year questions. Computed items that coincide with an
+    item of ``build_pools()`` (same uid or task text) are dropped, so no pool topic or task is in
+    sft, pairs or eval. Own seed: building it leaves the other splits' random streams alone."""
+    pools = build_pools() if pools is None else pools
+    taken = [it for c in pools for part in pools[c].values() for it in part]
+    taken_uids = {it.uid for it in taken}
+    taken_tasks = {t for it in taken for t in it.tasks}
+    rng = random.Random(f"{SEED}-reserve")
+
+    def fresh(items):
+        return [it for it in items if it.uid not in taken_uids and not set(it.tasks) & taken_tasks]
+
+    def simple(cat, bank, style, complete=False):
+        return [Item(cat, f"{cat}/{t}", t, tuple(tasks), tuple(pts), style, complete=complete) for t, tasks, pts in bank]
+
+    reserve = {
+        "general_knowledge": simple("general_knowledge", RESERVE_GENERAL_KNOWLEDGE, "prose"),
+        "science_explanation": simple("science_explanation", RESERVE_SCIENCE, "prose"),
+        "open_discussion": simple("open_discussion", RESERVE_DISCUSSIONS, "prose"),
+        "instructions_procedures": simple("instructions_procedures", RESERVE_PROCEDURES, "steps", complete=True),
+        "creative_writing": (simple("creative_writing", RESERVE_POEMS, "lines", complete=True)
+                             + simple("creative_writing", RESERVE_STORIES, "prose", complete=True)),
+        "imitation_writing": [Item("imitation_writing", f"imitation/{t}", t, tuple(tasks), tuple(pts), style,
+                                   complete=True) for t, tasks, pts, style in RESERVE_IMITATIONS],
+        "professional_writing": [Item("professional_writing", f"pro/{t}", t, tuple(tasks), tuple(pts),
+                                      "letter" if greet else "document", greeting=greet, complete=True)
+                                 for t, tasks, pts, greet in RESERVE_PROFESSIONAL],
+        "classification": [Item("classification", f"cls/{t}", t, tuple(tasks), tuple(pts), "label",
+                                json_fields=(("label", label),), complete=True)
+                           for t, tasks, label, pts in RESERVE_CLASSIFICATIONS],
+        "multilingual": [it for _, it in multilingual_items(RESERVE_PHRASES, start=len(PHRASES))],
+        "math_reasoning": fresh(math_items(rng, 4)),
+    }
+    numbers = fresh(number_items(rng))
+    for kind, n in POOL_NUMBER_ITEMS.items():
+        reserve["classification"] += [it for it in numbers if it.uid.startswith(kind + "/")][:n]
+    for cat, items in reserve.items():
+        assert len({it.uid for it in items}) == len(items), cat
+        assert not {it.uid for it in items} & taken_uids and not {t for it in items for t in it.tasks} & taken_tasks, cat
+    return reserve
 
 
 # ======================================================================================
@@ -1556,18 +1846,15 @@ def follows(iid: str, kw: dict, text: str, reading: int) -> bool:
 
 def detected_as_english(text: str) -> bool:
     """IFEval's case checks also need ``langdetect.detect(text) == "en"``; text in capitals
-    full of numbers often fails that. IFEval does not seed langdetect, so ask under several
-    seeds and keep only answers that are English under all of them."""
+    full of numbers often fails that. IFEval does not seed langdetect, so demand a clear margin
+    (English at probability >= 0.99 under seed 0) rather than a bare win."""
     import langdetect  # a dependency of the judge; needed to build case-instruction examples
 
     factory = langdetect.detector_factory
     old = factory.DetectorFactory.seed
     try:
-        results = set()
-        for seed in (0, 1, 2, 3):
-            factory.DetectorFactory.seed = seed
-            results.add(langdetect.detect(text))
-        return results == {"en"}
+        factory.DetectorFactory.seed = 0
+        return any(p.lang == "en" and p.prob >= 0.99 for p in langdetect.detect_langs(text))
     except langdetect.LangDetectException:
         return True  # IFEval counts an undetectable language as a pass
     finally:
@@ -1844,8 +2131,11 @@ def derive_kwargs(item, ids, L, text, rng):
             title_words = [w for w in cands if w in item.title.lower() or w in " ".join(item.tasks).lower()]
             k = min(len(cands), rng.choice([1, 2, 2, 3]))
             first = rng.choice(title_words) if title_words and rng.random() < 0.7 else rng.choice(cands)
-            rest = [w for w in cands if w != first]
-            kws = [first] + rng.sample(rest, min(k - 1, len(rest)))
+            rest = [w for w in cands if first not in w and w not in first]  # not "number" and "numbers"
+            kws = [first]
+            for w in rng.sample(rest, len(rest)):
+                if len(kws) < k and not any(w in v or v in w for v in kws):
+                    kws.append(w)
             used_words.update(kws)
             kw = {"keywords": kws}
         elif iid == KW_FORBID:
@@ -2058,6 +2348,38 @@ def make_split(split, pools, used_prompts):
     return examples
 
 
+def normalise(text: str) -> str:
+    """Lowercase, whitespace collapsed: the comparison the curriculum notebook de-duplicates with."""
+    return " ".join(text.lower().split())
+
+
+def make_pool(reserve, used_prompts):
+    """``POOL_PER_CATEGORY`` prompts per category from the reserve items, none equal (after
+    ``normalise``) to a prompt in ``used_prompts`` or to another pool prompt. Runs after the other
+    splits with its own seeds, so adding it changes none of their bytes."""
+    seen = {normalise(p) for p in used_prompts}
+    examples = []
+    for cat in CATEGORIES:
+        rng = random.Random(f"{SEED}-pool-{cat}")
+        order = list(reserve[cat])
+        rng.shuffle(order)
+        got, i, misses = [], 0, 0
+        while len(got) < POOL_PER_CATEGORY:
+            item = order[i % len(order)]
+            i += 1
+            ex = build_example(item, rng, used_prompts)
+            if ex is None or normalise(ex.prompt) in seen:
+                misses += 1
+                if misses > 20 * POOL_PER_CATEGORY:
+                    raise RuntimeError(f"cannot build {POOL_PER_CATEGORY} pool prompts for {cat}")
+                continue
+            seen.add(normalise(ex.prompt))
+            used_prompts.add(ex.prompt)
+            got.append(ex)
+        examples.extend(got)
+    return examples
+
+
 def _msgs(prompt, response):
     return [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]
 
@@ -2072,6 +2394,8 @@ def to_rows(split, examples):
             rows.append({"prompt": ex.prompt, "prompt_id": hashlib.sha256(ex.prompt.encode()).hexdigest(),
                          "chosen": _msgs(ex.prompt, ex.chosen), "rejected": _msgs(ex.prompt, ex.rejected),
                          "score_chosen": ex.score_chosen, "score_rejected": ex.score_rejected, **meta})
+        elif split == "pool":
+            rows.append({"key": POOL_FIRST_KEY + k, "prompt": ex.prompt, **meta})
         else:
             rows.append({"key": k + 1, "prompt": ex.prompt, **meta})
     return rows
@@ -2092,12 +2416,21 @@ def self_check(splits, examples):
             if prompt in seen:
                 raise AssertionError(f"prompt in {seen[prompt]} and {split}: {prompt[:80]!r}")
             seen[prompt] = split
-    for ex in examples["sft"] + examples["pairs"]:
+    # The pool is compared case- and whitespace-blind, as the curriculum notebook de-duplicates (the
+    # older splits are only exact-distinct: a few prompts differ from another by a newline).
+    others = {normalise(p) for p, split in seen.items() if split != "pool"}
+    pool = [normalise(row["prompt"]) for row in splits["pool"]]
+    assert len(set(pool)) == len(pool) and not set(pool) & others, "pool prompt repeats a prompt"
+    pool_keys = [row["key"] for row in splits["pool"]]
+    assert len(set(pool_keys)) == len(pool_keys) and not set(pool_keys) & {row["key"] for row in splits["eval"]}
+    assert set(collections.Counter(row["category"] for row in splits["pool"]).values()) == {POOL_PER_CATEGORY}
+    for ex in examples["sft"] + examples["pairs"] + examples["pool"]:
         assert passes_all(ex.ids, ex.kwargs, ex.chosen), ex.prompt
     for ex in examples["pairs"]:
         assert fails_some(ex.ids, ex.kwargs, ex.rejected), ex.prompt
         assert ex.score_chosen > ex.score_rejected
-    for bank in (GENERAL_KNOWLEDGE, SCIENCE, STORIES, PROCEDURES, DISCUSSIONS):
+    for bank in (GENERAL_KNOWLEDGE, SCIENCE, STORIES, PROCEDURES, DISCUSSIONS, RESERVE_GENERAL_KNOWLEDGE,
+                 RESERVE_SCIENCE, RESERVE_STORIES, RESERVE_PROCEDURES, RESERVE_DISCUSSIONS):
         for title, _, pts in bank:
             for p in pts:
                 if "," in p and not re.search(r", (and|or) ", p):
@@ -2122,8 +2455,11 @@ def ifeval_overlap(texts, ifeval_path=IFEVAL_DEV, n=8):
     return bad
 
 
+FILES = {"sft": "sft.jsonl", "pairs": "pairs.jsonl", "eval": "eval_prompts.jsonl", "pool": "prompt_pool.jsonl"}
+
+
 def main(out_dir: Path | str = OUT_DIR) -> dict:
-    """Write sft.jsonl, pairs.jsonl, eval_prompts.jsonl and DATA_CARD.md into ``out_dir``."""
+    """Write sft.jsonl, pairs.jsonl, eval_prompts.jsonl, prompt_pool.jsonl and DATA_CARD.md into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     pools = build_pools()
@@ -2131,9 +2467,10 @@ def main(out_dir: Path | str = OUT_DIR) -> dict:
     examples = {}
     for split in ("eval", "pairs", "sft"):  # eval first: held-out prompts claim their text first
         examples[split] = make_split(split, pools, used)
-    splits = {s: to_rows(s, examples[s]) for s in ("sft", "pairs", "eval")}
+    examples["pool"] = make_pool(build_reserve_pools(pools), used)  # last, own seeds: the others stay as they were
+    splits = {s: to_rows(s, examples[s]) for s in ("sft", "pairs", "eval", "pool")}
     self_check(splits, examples)
-    files = {"sft": "sft.jsonl", "pairs": "pairs.jsonl", "eval": "eval_prompts.jsonl"}
+    files = FILES
     for split, name in files.items():
         _write_jsonl(splits[split], out_dir / name)
     (out_dir / "DATA_CARD.md").write_text(data_card(splits, examples, out_dir), encoding="utf-8", newline="\n")
@@ -2160,13 +2497,17 @@ def data_card(splits, examples, out_dir) -> str:
     words = [len(ex.chosen.split()) for ex in examples["sft"] + examples["pairs"]]
     in_range = sum(30 <= w <= 120 for w in words) / len(words)
     all_ids = sorted(set().union(*ids.values()))
+    pool_topics = sum(len(b) for b in (RESERVE_GENERAL_KNOWLEDGE, RESERVE_SCIENCE, RESERVE_POEMS, RESERVE_STORIES,
+                                       RESERVE_PROFESSIONAL, RESERVE_PROCEDURES, RESERVE_DISCUSSIONS,
+                                       RESERVE_IMITATIONS, RESERVE_CLASSIFICATIONS))
+    pool_phrases = len(RESERVE_PHRASES)
     return f"""# Demo data card
 
 The offline data world of the course kit: instruction prompts from the study's ten categories,
-each with one to three verifiable instructions, as SFT conversations, preference pairs and
-held-out evaluation prompts. Notebooks read these files when they run without the hub
-(`source="demo"` in `sfdpo_helpers.data`); the column formats are the hub datasets' own, so
-online and offline runs share one code path.
+each with one to three verifiable instructions, as SFT conversations, preference pairs,
+held-out evaluation prompts and a reserve pool of new prompts. Notebooks read these files when
+they run without the hub (`source="demo"` in `sfdpo_helpers.data`); the column formats are the
+hub datasets' own, so online and offline runs share one code path.
 
 ## Provenance
 Generated by `scripts/make_demo_data.py` (seed {SEED}); rerunning it rewrites these files
@@ -2187,6 +2528,7 @@ Apache-2.0, the same as the project.
 | `sft.jsonl` | {len(splits['sft'])} | like HuggingFaceTB/smoltalk |
 | `pairs.jsonl` | {len(splits['pairs'])} | like HuggingFaceH4/ultrafeedback_binarized |
 | `eval_prompts.jsonl` | {len(splits['eval'])} | like IFEval's input data |
+| `prompt_pool.jsonl` | {len(splits['pool'])} | like IFEval's input data (no responses) |
 
 Columns (all files also carry `category` (str), `instruction_id_list` (list of str) and
 `kwargs` (list of dict, one per instruction, IFEval's kwarg names)):
@@ -2195,10 +2537,24 @@ Columns (all files also carry `category` (str), `instruction_id_list` (list of s
   (user + assistant messages), `score_chosen` and `score_rejected` (floats on UltraFeedback's
   1-10 scale; chosen 8-10, rejected lower; see below).
 - `eval_prompts.jsonl`: `key` (int), `prompt` (str).
+- `prompt_pool.jsonl`: `key` (int, from {POOL_FIRST_KEY}; no eval key), `prompt` (str).
 
-The three files share no prompt text and no file repeats a prompt. Evaluation prompts are built
+The four files share no prompt text and no file repeats a prompt. Evaluation prompts are built
 from held-out topics (one in five of each category's hand-written topics and generated problems)
 that never appear in `sft.jsonl` or `pairs.jsonl`.
+
+## Reserve prompt pool
+`prompt_pool.jsonl` holds new prompts for the curriculum notebook (06): it finds the categories
+where the DPO model loses most and asks for fresh prompts of those categories, which offline come
+from this pool ({POOL_PER_CATEGORY} per category, {len(splits['pool'])} in all). Its topics are held out
+from *every* other split, evaluation included, because notebook 07 trains on them:
+{pool_topics} reserve topics written for the pool only (`RESERVE_*` banks in the script) and
+{pool_phrases} new phrases for multilingual, plus newly generated math problems and prime/leap-year
+questions whose numbers and wording match no item behind sft, pairs or eval. No pool prompt
+equals a prompt of another split even ignoring case and whitespace, and no pool prompt repeats.
+Only prompts and instructions are shipped (the generator still builds a reference answer for
+each, to fit the instruction kwargs to a response that can follow them). The pool is generated
+after the other splits with its own seeds, so it changes none of their bytes.
 
 ## What the responses are
 Chosen and SFT responses are short, correct answers transformed to satisfy every instruction
@@ -2218,13 +2574,14 @@ instruction (higher when more of the other instructions are followed), about 3.5
 2.0 for off-topic and 1.5 for evasive replies (plus 0 or 0.5).
 
 ## Counts per category
-{_table(["category", "sft", "pairs", "eval"], [(c, cats['sft'][c], cats['pairs'][c], cats['eval'][c]) for c in CATEGORIES])}
+{_table(["category", "sft", "pairs", "eval", "pool"], [(c, cats['sft'][c], cats['pairs'][c], cats['eval'][c], cats['pool'][c]) for c in CATEGORIES])}
 
 ## Counts per instruction id
-{_table(["instruction id", "sft", "pairs", "eval"], [(i, ids['sft'][i], ids['pairs'][i], ids['eval'][i]) for i in all_ids])}
+{_table(["instruction id", "sft", "pairs", "eval", "pool"], [(i, ids['sft'][i], ids['pairs'][i], ids['eval'][i], ids['pool'][i]) for i in all_ids])}
 
 Instructions per prompt (1/2/3): sft {n_ins['sft'][1]}/{n_ins['sft'][2]}/{n_ins['sft'][3]},
-pairs {n_ins['pairs'][1]}/{n_ins['pairs'][2]}/{n_ins['pairs'][3]}, eval {n_ins['eval'][1]}/{n_ins['eval'][2]}/{n_ins['eval'][3]}.
+pairs {n_ins['pairs'][1]}/{n_ins['pairs'][2]}/{n_ins['pairs'][3]}, eval {n_ins['eval'][1]}/{n_ins['eval'][2]}/{n_ins['eval'][3]},
+pool {n_ins['pool'][1]}/{n_ins['pool'][2]}/{n_ins['pool'][3]}.
 
 ## Checks
 Every chosen/SFT response follows all its instructions and every rejected response fails at
@@ -2245,6 +2602,11 @@ checkers with Punkt sentence splitting).
 - Preference signal is mostly verifiable-format errors; off-topic, rambling and evasive
   rejections are the only content failures, and scores are synthetic, not ratings.
 - Answers are deliberately short (a few sentences); facts are simplified for brevity.
+- sft, pairs and eval are distinct as exact strings only: a few prompts differ from another only
+  by a newline instead of a space before the instructions. The pool is distinct from all of
+  them and from itself ignoring case and whitespace.
+- The pool has only {pool_topics} hand-written reserve topics and {pool_phrases} phrases, so each
+  recurs under several instruction sets and task phrasings, as in eval.
 """
 
 
@@ -2262,7 +2624,10 @@ def cross_check_with_judge(out_dir: Path) -> str:
         ok = lambda resp: [check_instruction(i, k, row["prompt"], resp)
                            for i, k in zip(row["instruction_id_list"], row["kwargs"])]
         bad += not all(ok(row["chosen"][1]["content"])) + all(ok(row["rejected"][1]["content"]))
-    return f"judge cross-check: {bad} disagreements"
+    from sfdpo_helpers.judges import VerifiableJudge
+
+    VerifiableJudge(read("prompt_pool.jsonl"))  # raises on an unknown id or kwarg
+    return f"judge cross-check: {bad} disagreements; prompt pool builds in the judge"
 
 
 if __name__ == "__main__":
@@ -2273,7 +2638,7 @@ if __name__ == "__main__":
     counts = main(args.out)
     print("wrote", counts, "to", args.out)
     texts = []
-    for name in ("sft.jsonl", "pairs.jsonl", "eval_prompts.jsonl"):
+    for name in FILES.values():
         for line in (Path(args.out) / name).read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             texts.append(row["prompt"] if "prompt" in row else row["messages"][0]["content"])

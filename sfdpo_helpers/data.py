@@ -133,9 +133,12 @@ def _raw_rows(source: str, demo_file: str, hub_name: str, split: str, config=Non
 
 
 def sft_rows(rows: list[dict], dataset: str, on_error: str = "skip") -> tuple[list[dict], SkipReport]:
-    """First-turn ``{"prompt", "response"}`` rows from smoltalk-format rows (``messages`` column)."""
+    """First-turn ``{"prompt", "response"}`` rows from smoltalk-format rows (``messages`` column).
+
+    Malformed rows raise (``on_error="raise"``) or are skipped and counted, as are repeated prompts
+    (the first occurrence is kept)."""
     report = SkipReport(dataset)
-    out = []
+    out, seen = [], set()
     for i, row in enumerate(rows):
         report.seen += 1
         try:
@@ -147,6 +150,10 @@ def sft_rows(rows: list[dict], dataset: str, on_error: str = "skip") -> tuple[li
                 raise
             report.skip(str(err).split(": ", 1)[1], i)
             continue
+        if prompt.strip() in seen:
+            report.skip("duplicate prompt", i)
+            continue
+        seen.add(prompt.strip())
         out.append({"prompt": prompt, "response": response, **_extras(row)})
     return out, report
 
@@ -166,10 +173,12 @@ def load_sft(source: str = "demo", split: str = "train", limit: int | None = Non
 def pair_rows(rows: list[dict], dataset: str, on_error: str = "skip") -> tuple[list[dict], SkipReport]:
     """``{"prompt", "chosen", "rejected"}`` strings from ultrafeedback_binarized-format rows."""
     report = SkipReport(dataset)
-    out = []
+    out, seen = [], set()
     for i, row in enumerate(rows):
         report.seen += 1
         try:
+            if not isinstance(row, dict):
+                raise DataError(f"{dataset} row {i}: expected an object, got {type(row).__name__}")
             for name in ("chosen", "rejected"):
                 if name not in row:
                     raise DataError(f"{dataset} row {i}: missing field {name!r}")
@@ -182,6 +191,10 @@ def pair_rows(rows: list[dict], dataset: str, on_error: str = "skip") -> tuple[l
                 raise
             report.skip(str(err).split(": ", 1)[1].replace(f"{dataset} row {i}", "").strip(), i)
             continue
+        if prompt.strip() in seen:
+            report.skip("duplicate prompt", i)
+            continue
+        seen.add(prompt.strip())
         out.append({"prompt": prompt, "chosen": chosen, "rejected": rejected, **_extras(row)})
     return out, report
 
@@ -203,6 +216,18 @@ def load_eval_prompts(source: str = "demo", limit: int | None = None) -> list[di
         if not isinstance(row.get("prompt"), str) or not row["prompt"].strip():
             raise DataError(f"eval prompts[{source}] row {i}: field 'prompt' missing or empty")
     return rows
+
+
+def subset(rows: list, n: int | None, seed: int = 0) -> list:
+    """A seeded sample of ``n`` rows in their original order (all rows when ``n`` is None or larger).
+
+    The demo's evaluation prompts are sorted by category; a plain ``rows[:n]`` would test a few
+    categories only. Every notebook uses the same (n, seed), so cached answers are reused.
+    """
+    if n is None or n >= len(rows):
+        return list(rows)
+    keep = sorted(np.random.default_rng(seed).choice(len(rows), size=n, replace=False))
+    return [rows[i] for i in keep]
 
 
 # --- lengths, percentiles and truncation (the study's Table 1) -------------------------------

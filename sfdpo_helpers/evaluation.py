@@ -89,3 +89,21 @@ def make_judge(kind: str, rows: list[dict], reward_model: str = "", api_base_url
     if kind == "self":
         return judges.SelfJudge(policy, tokenizer)
     raise ValueError(f"judge must be 'verifiable', 'reward', 'api' or 'self', got {kind!r}")
+
+
+def answers_of(model_path: str, prompts: list[str], cache_dir, max_new_tokens: int = 128, batch_size: int = 16,
+               seed: int = 0) -> list[str]:
+    """Greedy answers of the model saved at ``model_path`` (or ``embedded``/``tiny``/a hub id), cached."""
+    from . import models
+
+    return responses_for(models.load_model(model_path), models.load_tokenizer(model_path), prompts, cache_dir,
+                         model_path, max_new_tokens, batch_size=batch_size, seed=seed)
+
+
+def start_model_monitor(model, tokenizer, rows: list[dict], judge, max_new_tokens: int = 64, batch_size: int = 16):
+    """Win-rate monitoring against the model *as it is now* (call before training starts): its greedy
+    answers on ``rows`` become the fixed baseline of :func:`win_rate_monitor`."""
+    prompts = [r["prompt"] for r in rows]
+    start = [r[0] for r in sampling.generate(model, tokenizer, prompts, k=1, temperature=0.0,
+                                             max_new_tokens=max_new_tokens, batch_size=batch_size)]
+    return win_rate_monitor(tokenizer, prompts, judge, start, max_new_tokens, batch_size)

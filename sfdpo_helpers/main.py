@@ -4,7 +4,9 @@
 default parameters (embedded SmolLM2, shipped demo data), writing the executed notebooks to
 ``runs/main/executed/``, data, checkpoints and models under ``runs/main/``, and figures to
 ``figures/``. ``-p NAME VALUE`` passes a parameter to every notebook that takes it, e.g.
-``-p model tiny`` for a smoke run; ``--only 01 02`` runs a subset.
+``-p model tiny`` for a smoke run; ``--only 01 02`` runs a subset. At the end it writes the results
+summary ``runs/main/results.md`` (+ CSV) with every model's win rate against the base model and
+against each other, and their IFEval-style accuracies.
 """
 
 from __future__ import annotations
@@ -60,12 +62,20 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(ROOT / "runs" / "main"), help="output folder (default runs/main)")
     ap.add_argument("--only", nargs="*", help="notebook numbers to run, e.g. 01 02")
+    ap.add_argument("--no-summary", action="store_true", help="skip the results summary at the end")
     ap.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                     help="parameter for every notebook that has it (Python literal or string)")
     args = ap.parse_args(argv)
     overrides = {k: _value(v) for k, v in args.p}
     start = time.time()
     timings = run_notebooks(Path(args.out), overrides, args.only)
+    if not args.no_summary and (Path(args.out) / "models").is_dir():
+        from .results import summarise
+
+        print("\n=== results summary (every model vs the base and vs each other)", flush=True)
+        summarise(args.out, overrides.get("figures_dir", ROOT / "figures"), overrides.get("base_model", "embedded"),
+                  overrides.get("n_eval_prompts", 64), overrides.get("max_new_tokens", 128))
+        print((Path(args.out) / "results.md").read_text())
     print("\nMain job finished:")
     for name, seconds in timings:
         print(f"  {name:28s} {seconds:7.0f} s")

@@ -117,4 +117,6 @@ def sample_to_shards(model, tokenizer, prompts: list[str], out_dir: str | Path, 
         shard = [{"key": _prompt_key(p), "prompt": p, "responses": r} for p, r in zip(chunk, responses)]
         atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in shard))
         rows += shard
+        if progress:  # a plain line too, for papermill logs
+            print(f"{out_dir.name}: {len(rows)}/{len(prompts)} prompts sampled", flush=True)
     return rows

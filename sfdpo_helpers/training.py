@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -149,6 +150,7 @@ def train(model, examples: list, collate: Callable, loss_sum: Callable, count: C
             if acc.is_main_process:
                 print("  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
 
+    started = time.time()
     bar = tqdm(total=total, initial=step, desc="train", disable=not (progress and acc.is_main_process))
     model.train()
     epoch_batches, batches_epoch = None, -1
@@ -195,6 +197,9 @@ def train(model, examples: list, collate: Callable, loss_sum: Callable, count: C
         history.append(row)
         bar.update(1)
         bar.set_postfix(loss=f"{row['loss']:.4f}")
+        if acc.is_main_process and progress and (step % max(1, total // 10) == 0 or step == total):
+            # a plain line too: papermill logs and CI show it where a progress widget is invisible
+            print(f"step {step}/{total}  loss {row['loss']:.4f}  {time.time() - started:.0f} s", flush=True)
         if settings.eval_every and step % settings.eval_every == 0 and step < total:
             evaluate(step)
         if settings.save_every and step % settings.save_every == 0 and step < total:

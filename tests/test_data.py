@@ -39,10 +39,12 @@ def test_bad_sft_row_raises_with_row_and_field(row, expected):
 
 
 def test_bad_sft_rows_are_counted_when_skipped():
-    rows = [{"messages": GOOD}] + [r for r, _ in BAD_SFT] + [{"messages": [msg("system", "be nice")] + GOOD}]
+    with_system = {"messages": [msg("system", "be nice"), msg(U, "And Spain?"), msg(A, "Madrid.")]}
+    rows = [{"messages": GOOD}] + [r for r, _ in BAD_SFT] + [with_system, {"messages": GOOD}]
     kept, report = data.sft_rows(rows, "smoltalk")
     assert len(kept) == 2 and report.seen == len(rows) and report.kept == 2
-    assert sum(report.skipped.values()) == len(BAD_SFT)
+    assert kept[1]["prompt"] == "And Spain?"  # a leading system message is skipped, not an error
+    assert sum(report.skipped.values()) == len(BAD_SFT) + 1 and report.skipped["duplicate prompt"] == 1
     assert f"{len(rows)} rows read, 2 kept" in str(report)
 
 

@@ -11,8 +11,10 @@ from sfdpo_helpers.main import notebook_paths, run_notebooks
 
 MINI = Path(__file__).parent / "fixtures" / "mini"
 # reduced parameters: the notebook takes those it knows (papermill's inspect), ignores the rest
-TINY = {"model": "tiny", "source": str(MINI), "max_steps": 2, "eval_every": 1, "save_every": 1, "max_train_rows": 16,
-        "max_new_tokens": 16, "n_eval_prompts": 6, "n_prompts": 6, "n_monitor_prompts": 4}
+TINY = {"model": "tiny", "base_model": "tiny", "source": str(MINI), "max_steps": 2, "eval_every": 1, "save_every": 1,
+        "max_train_rows": 16, "max_new_tokens": 8, "n_eval_prompts": 6, "n_eval_pairs": 8, "n_monitor_prompts": 3,
+        "sweep_max_steps": 1, "sweep_lrs": [1e-3], "khaki_prompts": 2, "n_new_per_category": 3, "best_of_n": 2,
+        "best_of_prompts": 3, "batch_size": 4, "micro_batch_size": 2}
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +57,33 @@ def test_02_trains_saves_and_plots(executed):
     assert [r["step"] for r in history if "loss" in r] == [1, 2]
     assert any("eval_loss" in r for r in history)
     assert (executed / "figures" / "02_sft_curves.png").exists()
+
+
+def test_03_to_07_write_their_tables(executed):
+    figures = executed / "figures"
+    for name in ("03_win_rates.csv", "03_win_rates.png", "04_dpo_loss_margin.png", "04_sweep_margins.png",
+                 "05_table2_rs_dpo.csv", "05_rs_dpo_margins.png", "06_category_loss_rates.csv", "07_table3.csv",
+                 "07_table3.md"):
+        assert (figures / name).exists(), name
+    table2 = (figures / "05_table2_rs_dpo.csv").read_text()
+    assert "rsdpo1" in table2 and "rsdpo3" in table2
+    table3 = (figures / "07_table3.md").read_text()
+    assert "rsdpo3 | dpo" in table3 and "self-improved r1 | rsdpo3" in table3
+    assert len(data_rows(executed / "data" / "curriculum_prompts.jsonl")) == 6  # 2 weakest categories x 3
+
+
+def data_rows(path):
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def test_results_summary_compares_every_model(executed):
+    from sfdpo_helpers.results import summarise
+
+    table = summarise(executed, executed / "figures", base_model="tiny", n_eval_prompts=6, max_new_tokens=8)
+    assert set(table[table.baseline == "base"].model) >= {"sft", "dpo", "rsdpo1", "rsdpo3", "selfimprove1"}
+    text = (executed / "results.md").read_text()
+    assert "Every model vs the base model" in text and "prompt_strict" in text
+    assert (executed / "figures" / "win_rate_overview.png").exists()
 
 
 def test_nbval_lax_passes_on_executed_notebooks(executed):

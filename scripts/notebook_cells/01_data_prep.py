@@ -37,6 +37,7 @@ out_dir = "../runs/main"
 figures_dir = "../figures"
 """
 CHECK = """
+Path(figures_dir).mkdir(parents=True, exist_ok=True)
 params = check_parameters(globals(), _before, _defaults,
                           positive=["max_sft_rows", "max_pairs", "max_eval_prompts", "max_prompt_tokens",
                                     "max_response_tokens"],

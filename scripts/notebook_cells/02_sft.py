@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from sfdpo_helpers import data, models, plots, sampling, sft, training
+from sfdpo_helpers import data, evaluation, models, plots, sampling, sft, training
 from sfdpo_helpers.params import check_parameters, defaults_of
 """
 PARAMETERS = """
@@ -41,15 +41,19 @@ max_prompt_tokens = 300
 max_response_tokens = 450
 mixed_precision = "auto"    # bf16 on recent GPUs, fp16 on older ones, fp32 on CPU
 resume = True               # continue from the last checkpoint of this run if there is one
+n_monitor_prompts = 12      # win-rate monitoring during training (0: off): fixed prompts, greedy answers
+monitor_max_new_tokens = 64
+judge = "verifiable"        # monitoring judge: "verifiable" (offline) or "reward" (a reward model, see notebook 03)
 seed = 0
 out_dir = "../runs/main"
 figures_dir = "../figures"
 """
 CHECK = """
+Path(figures_dir).mkdir(parents=True, exist_ok=True)
 params = check_parameters(globals(), _before, _defaults,
-                          positive=["max_train_rows", "max_eval_rows", "epochs", "lr", "batch_size",
+                          positive=["monitor_max_new_tokens", "max_train_rows", "max_eval_rows", "epochs", "lr", "batch_size",
                                     "micro_batch_size", "max_steps", "max_prompt_tokens", "max_response_tokens"],
-                          non_negative=["lora_r", "eval_every", "save_every"],
+                          non_negative=["lora_r", "eval_every", "save_every", "n_monitor_prompts"],
                           choices={"mixed_precision": {"auto", "no", "bf16", "fp16"}})
 data_dir = Path(out_dir) / "data"
 torch.manual_seed(seed)
@@ -74,23 +78,30 @@ print("trained on:", repr(tokenizer.decode([t for t in example["labels"] if t !=
 print(f"{len(train_rows)} train rows, {len(eval_rows)} eval rows")
 """),
     ("md", """
-## 2. Train
-The loop (`sfdpo_helpers/training.py`) is short enough to read: collate micro-batches, sum the loss,
+## 2. Train, watching the win rate too
+The study's Figure 2: eval loss kept improving while the win rate against the starting model fell.
+Every `eval_every` steps the loop answers a fixed set of held-out prompts greedily and the judge compares
+the answers with the starting model's (ties ½). The loop (`sfdpo_helpers/training.py`) is short enough to read: collate micro-batches, sum the loss,
 divide by the reply tokens of the whole batch, backward, clip, step, checkpoint. Interrupt it at any
 time: running the cell again resumes from the last checkpoint.
 """),
     ("code", """
+monitor = None
+if n_monitor_prompts:
+    monitor_rows = data.subset(data.read_jsonl(data_dir / "eval_prompts.jsonl"), n_monitor_prompts, seed + 1)
+    monitor = evaluation.start_model_monitor(policy, tokenizer, monitor_rows, evaluation.make_judge(judge, monitor_rows),
+                                             monitor_max_new_tokens)
 settings = training.TrainSettings(lr=lr, epochs=epochs, batch_size=batch_size, micro_batch_size=micro_batch_size,
                                   max_steps=max_steps, eval_every=eval_every, save_every=save_every, seed=seed,
                                   mixed_precision=mixed_precision)
 history, reports = sft.train_sft(policy, tokenizer, train_rows, eval_rows, settings, Path(out_dir) / "checkpoints" / "sft",
-                                 max_prompt_tokens, max_response_tokens, resume=resume)
+                                 max_prompt_tokens, max_response_tokens, monitor_fn=monitor, resume=resume)
 for report in reports:
     print(report)
 """),
     ("code", """
-plots.curves(history, ["loss", "eval_loss", "lr"], Path(figures_dir) / "02_sft_curves.png",
-             title=f"SFT of {model}", labels={"loss": "train loss", "eval_loss": "eval loss"});
+plots.curves(history, ["loss", "eval_loss", "win_rate"], Path(figures_dir) / "02_sft_curves.png",
+             title=f"SFT of {model}", labels={"loss": "train loss", "eval_loss": "eval loss", "win_rate": "win rate vs start model"});
 """),
     ("md", """
 ## 3. Save and look at an answer

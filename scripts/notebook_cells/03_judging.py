@@ -39,7 +39,7 @@ reward_model = ""           # for judge="reward"
 api_base_url = "https://integrate.api.nvidia.com/v1"
 api_model = "nvidia/llama-3.1-nemotron-70b-reward"
 api_key_env = "NVIDIA_API_KEY"   # the key itself is never a parameter
-n_eval_prompts = 96
+n_eval_prompts = 64
 max_new_tokens = 128
 batch_size = 16
 n_examples = 3              # prompts shown side by side
@@ -49,6 +49,7 @@ out_dir = "../runs/main"
 figures_dir = "../figures"
 """
 CHECK = """
+Path(figures_dir).mkdir(parents=True, exist_ok=True)
 params = check_parameters(globals(), _before, _defaults, positive=["n_eval_prompts", "max_new_tokens", "batch_size"],
                           non_negative=["n_examples"], choices={"judge": {"verifiable", "reward", "api", "self"}})
 data_dir, cache_dir = Path(out_dir) / "data", Path(out_dir) / "responses"
@@ -65,7 +66,7 @@ Greedy decoding, the model's own chat template, left padding. Answers are cached
 `out_dir/responses/`, so later notebooks reuse them.
 """),
     ("code", """
-rows = data.read_jsonl(data_dir / "eval_prompts.jsonl")[:n_eval_prompts]
+rows = data.subset(data.read_jsonl(data_dir / "eval_prompts.jsonl"), n_eval_prompts, seed)
 prompts = [r["prompt"] for r in rows]
 categories = [r.get("category", "all") for r in rows]
 contenders = {"base": base_model, "sft": sft_model or str(Path(out_dir) / "models" / "sft")}

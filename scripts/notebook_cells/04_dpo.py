@@ -28,7 +28,7 @@ from pathlib import Path
 import papermill as pm
 import torch
 
-from sfdpo_helpers import data, dpo, models, plots, training
+from sfdpo_helpers import data, dpo, evaluation, models, plots, training
 from sfdpo_helpers.params import check_parameters, defaults_of
 """
 PARAMETERS = """
@@ -56,16 +56,20 @@ resume = True
 sweep_betas = [0.1, 0.5]    # the beta x lr sweep run by papermill at the end ([] to skip)
 sweep_lrs = [5e-5, 2e-4]
 sweep_max_steps = 4
+n_monitor_prompts = 12      # win-rate monitoring during training (0: off): fixed prompts, greedy answers
+monitor_max_new_tokens = 64
+judge = "verifiable"        # monitoring judge: "verifiable" (offline) or "reward" (a reward model, see notebook 03)
 seed = 0
 out_dir = "../runs/main"
 figures_dir = "../figures"
 """
 CHECK = """
+Path(figures_dir).mkdir(parents=True, exist_ok=True)
 params = check_parameters(globals(), _before, _defaults,
-                          positive=["beta", "lr", "max_train_rows", "n_eval_pairs", "epochs", "batch_size",
+                          positive=["beta", "lr", "monitor_max_new_tokens", "max_train_rows", "n_eval_pairs", "epochs", "batch_size",
                                     "micro_batch_size", "max_steps", "max_prompt_tokens", "max_response_tokens",
                                     "sweep_max_steps"],
-                          non_negative=["dpop_weight", "kl_weight", "lora_r", "eval_every", "save_every"],
+                          non_negative=["dpop_weight", "kl_weight", "lora_r", "eval_every", "save_every", "n_monitor_prompts"],
                           choices={"reference": {"precomputed", "model"},
                                    "mixed_precision": {"auto", "no", "bf16", "fp16"}})
 data_dir = Path(out_dir) / "data"
@@ -83,7 +87,7 @@ CELLS = [
 ## 1. Pairs and the reference
 """),
     ("code", """
-tokenizer = models.load_tokenizer(start if Path(start).exists() else "tiny" if start == "tiny" else start)
+tokenizer = models.load_tokenizer(start)
 policy = training.add_lora(models.load_model(start), r=lora_r)
 pairs = data.read_jsonl(data_dir / "pairs_train.jsonl")
 held_out, pairs = pairs[:n_eval_pairs], pairs[n_eval_pairs:][:max_train_rows]
@@ -96,13 +100,19 @@ Each step runs chosen and rejected responses of a micro-batch through the policy
 pass; the reference log-probs were computed once before training (and cached next to the data).
 """),
     ("code", """
+monitor = None
+if n_monitor_prompts:
+    monitor_rows = data.subset(data.read_jsonl(data_dir / "eval_prompts.jsonl"), n_monitor_prompts, seed + 1)
+    monitor = evaluation.start_model_monitor(policy, tokenizer, monitor_rows, evaluation.make_judge(judge, monitor_rows),
+                                             monitor_max_new_tokens)
 settings = training.TrainSettings(lr=lr, epochs=epochs, batch_size=batch_size, micro_batch_size=micro_batch_size,
                                   max_steps=max_steps, eval_every=eval_every, save_every=save_every, seed=seed,
                                   mixed_precision=mixed_precision)
 objective = dpo.DPOSettings(beta=beta, dpop_weight=dpop_weight, kl_weight=kl_weight, dpop_in_sigmoid=dpop_in_sigmoid)
 history, report = dpo.train_dpo(policy, tokenizer, pairs, settings, Path(out_dir) / "checkpoints" / run_name, objective,
                                 reference=reference, eval_pairs_rows=held_out, max_prompt_tokens=max_prompt_tokens,
-                                max_response_tokens=max_response_tokens, ref_cache_dir=data_dir, resume=resume)
+                                max_response_tokens=max_response_tokens, ref_cache_dir=data_dir, monitor_fn=monitor,
+                                resume=resume)
 print(report)
 """),
     ("md", """
@@ -111,7 +121,7 @@ Watch the chosen reward: if it goes negative while the margin grows, the model i
 the rejected answer down faster than the chosen one. That is what DPO-Positive is for.
 """),
     ("code", """
-plots.curves(history, ["loss", "rewards/margins", "rewards/accuracies"], Path(figures_dir) / f"04_{run_name}_loss_margin.png",
+plots.curves(history, ["loss", "rewards/margins", "win_rate"], Path(figures_dir) / f"04_{run_name}_loss_margin.png",
              title=f"DPO (beta={beta}, lr={lr})");
 plots.curves(history, ["rewards/chosen", "rewards/rejected", "kl", "dpop"], Path(figures_dir) / f"04_{run_name}_rewards.png");
 policy = training.save_model(policy, tokenizer, Path(out_dir) / "models" / run_name)
@@ -123,12 +133,14 @@ curves. Each run is an executed notebook in `out_dir/sweep/`, so it can be opene
 """),
     ("code", """
 sweep = {}
+(Path(out_dir) / "sweep").mkdir(parents=True, exist_ok=True)
 for b in sweep_betas:
     for l in sweep_lrs:
         name = f"sweep_beta{b}_lr{l}"
         pm.execute_notebook("04_dpo.ipynb", str(Path(out_dir) / "sweep" / f"{name}.ipynb"), progress_bar=False,
                             parameters=dict(params, run_name=name, beta=b, lr=l, max_steps=sweep_max_steps,
-                                            sweep_betas=[], eval_every=0, save_every=0, resume=False))
+                                            sweep_betas=[], eval_every=0, save_every=0, n_monitor_prompts=0,
+                                            resume=False))
         sweep[f"beta={b}, lr={l}"] = json.loads((Path(out_dir) / "checkpoints" / name / "history.json").read_text())
 if sweep:
     plots.overlay(sweep, "rewards/margins", Path(figures_dir) / "04_sweep_margins.png", "reward margin by beta and lr")

@@ -1,0 +1,278 @@
+"""The shipped demo data keeps its promises: hub column formats, ten categories, verifiable
+instructions that chosen answers follow and rejected answers break, a reserve prompt pool kept
+apart from every other split, no IFEval text, and a generator that rebuilds the files byte for
+byte."""
+
+import hashlib
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "sfdpo_helpers" / "demo_data"
+GENERATOR = ROOT / "scripts" / "make_demo_data.py"
+SHARED_IFEVAL = ROOT.parent / "shared" / "data" / "ifeval" / "ifeval_dev.jsonl"
+FILES = ["sft.jsonl", "pairs.jsonl", "eval_prompts.jsonl", "prompt_pool.jsonl", "DATA_CARD.md"]
+
+CATEGORIES = {
+    "math_reasoning", "general_knowledge", "science_explanation", "creative_writing",
+    "professional_writing", "instructions_procedures", "multilingual", "open_discussion",
+    "imitation_writing", "classification",
+}
+META = {"category", "instruction_id_list", "kwargs"}
+
+
+def read(name):
+    return [json.loads(line) for line in (DEMO / name).read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module")
+def sft():
+    return read("sft.jsonl")
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    return read("pairs.jsonl")
+
+
+@pytest.fixture(scope="module")
+def eval_rows():
+    return read("eval_prompts.jsonl")
+
+
+@pytest.fixture(scope="module")
+def pool():
+    return read("prompt_pool.jsonl")
+
+
+def sft_prompt(row):
+    return row["messages"][0]["content"]
+
+
+def check_meta(row):
+    assert row["category"] in CATEGORIES
+    ids, kwargs = row["instruction_id_list"], row["kwargs"]
+    assert 1 <= len(ids) <= 3 and len(ids) == len(set(ids)) == len(kwargs)
+    assert all(isinstance(i, str) for i in ids) and all(isinstance(k, dict) for k in kwargs)
+
+
+def check_conversation(messages, prompt=None):
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+    assert all(set(m) == {"role", "content"} and isinstance(m["content"], str) and m["content"].strip()
+               for m in messages)
+    if prompt is not None:
+        assert messages[0]["content"] == prompt
+
+
+# --- schema and counts -------------------------------------------------------------------
+
+def test_files_exist_and_fit_in_5_mb():
+    assert all((DEMO / f).is_file() for f in FILES)
+    total = sum(p.stat().st_size for p in DEMO.rglob("*") if p.is_file())
+    assert total <= 5 * 1024 * 1024, f"demo_data is {total / 2**20:.1f} MiB"
+
+
+def test_sft_rows_have_smoltalk_columns(sft):
+    assert 900 <= len(sft) <= 1100
+    for row in sft:
+        assert set(row) == {"messages", "source"} | META
+        assert row["source"] == "sfdpo-demo"
+        check_conversation(row["messages"])
+        check_meta(row)
+
+
+def test_pairs_rows_have_ultrafeedback_columns(pairs):
+    assert 900 <= len(pairs) <= 1100
+    for row in pairs:
+        assert set(row) == {"prompt", "prompt_id", "chosen", "rejected", "score_chosen", "score_rejected"} | META
+        assert row["prompt_id"] == hashlib.sha256(row["prompt"].encode()).hexdigest()
+        check_conversation(row["chosen"], row["prompt"])
+        check_conversation(row["rejected"], row["prompt"])
+        assert row["chosen"][1]["content"] != row["rejected"][1]["content"]
+        assert isinstance(row["score_chosen"], float) and isinstance(row["score_rejected"], float)
+        assert 1.0 <= row["score_rejected"] < row["score_chosen"] <= 10.0
+        check_meta(row)
+
+
+def test_eval_prompts_are_keyed_ifeval_rows(eval_rows):
+    assert 200 <= len(eval_rows) <= 300
+    for row in eval_rows:
+        assert set(row) == {"key", "prompt"} | META
+        assert isinstance(row["key"], int) and isinstance(row["prompt"], str)
+        check_meta(row)
+    assert len({r["key"] for r in eval_rows}) == len(eval_rows)
+
+
+def test_prompt_pool_rows_are_keyed_ifeval_rows_30_to_40_per_category(pool, eval_rows):
+    for row in pool:
+        assert set(row) == {"key", "prompt"} | META
+        assert isinstance(row["key"], int) and isinstance(row["prompt"], str) and row["prompt"].strip()
+        check_meta(row)
+    keys = [r["key"] for r in pool]
+    assert len(set(keys)) == len(keys) and min(keys) >= 10001
+    assert not set(keys) & {r["key"] for r in eval_rows}
+    counts = {c: sum(r["category"] == c for r in pool) for c in CATEGORIES}
+    assert all(30 <= n <= 40 for n in counts.values()), counts
+    assert {r["category"] for r in pool} == CATEGORIES
+
+
+def test_every_split_covers_the_ten_categories(sft, pairs, eval_rows, pool):
+    for rows in (sft, pairs, eval_rows, pool):
+        assert {r["category"] for r in rows} == CATEGORIES
+
+
+def test_at_least_15_instruction_types_all_known_to_ifeval(sft, pairs, eval_rows, pool):
+    from sfdpo_helpers.judges import supported_instructions
+
+    used = {i for rows in (sft, pairs, eval_rows, pool) for r in rows for i in r["instruction_id_list"]}
+    assert len(used) >= 15, sorted(used)
+    assert used <= set(supported_instructions())
+    assert len({i for r in sft for i in r["instruction_id_list"]}) >= 15
+
+
+def test_splits_are_disjoint_and_have_no_duplicates(sft, pairs, eval_rows):
+    prompts = {"sft": [sft_prompt(r) for r in sft], "pairs": [r["prompt"] for r in pairs],
+               "eval": [r["prompt"] for r in eval_rows]}
+    for name, texts in prompts.items():
+        assert len(set(texts)) == len(texts), f"duplicate prompt in {name}"
+    assert not set(prompts["sft"]) & set(prompts["pairs"])
+    assert not set(prompts["sft"]) & set(prompts["eval"])
+    assert not set(prompts["pairs"]) & set(prompts["eval"])
+
+
+def normalise(text):
+    return " ".join(text.lower().split())  # as sfdpo_helpers.curriculum de-duplicates
+
+
+def test_pool_is_disjoint_from_every_split_ignoring_case_and_whitespace(sft, pairs, eval_rows, pool):
+    pool_texts = [normalise(r["prompt"]) for r in pool]
+    assert len(set(pool_texts)) == len(pool_texts), "duplicate prompt in the pool"
+    others = {normalise(p) for p in [sft_prompt(r) for r in sft] + [r["prompt"] for r in pairs]
+              + [r["prompt"] for r in eval_rows]}
+    shared = [p for p in pool_texts if p in others]
+    assert not shared, shared[:3]
+
+
+def test_pool_prompts_come_from_topics_held_out_from_every_split(pool):
+    gen = load_generator()
+    pools = gen.build_pools()
+    reserve = gen.build_reserve_pools(pools)
+    taken = [it for c in pools for part in pools[c].values() for it in part]
+    taken_tasks = {t for it in taken for t in it.tasks}
+    reserve_tasks = {c: {t for it in reserve[c] for t in it.tasks} for c in reserve}
+    assert not {t for ts in reserve_tasks.values() for t in ts} & taken_tasks
+    assert not {it.uid for c in reserve for it in reserve[c]} & {it.uid for it in taken}
+    # every pool prompt is a reserve task of its own category followed by its instructions
+    orphans = [r["prompt"] for r in pool
+               if not any(r["prompt"] == t or r["prompt"].startswith((t + " ", t + "\n"))
+                          for t in reserve_tasks[r["category"]])]
+    assert not orphans, orphans[:3]
+
+
+def test_eval_prompts_come_from_held_out_topics(sft, pairs):
+    gen = load_generator()
+    pools = gen.build_pools()
+    held_out = {t for c in pools for item in pools[c]["eval"] for t in item.tasks}
+    train = [sft_prompt(r) for r in sft] + [r["prompt"] for r in pairs]
+    leaks = [p for p in train if p.split("\n")[0] in held_out or any(p.startswith(t + " ") for t in held_out)]
+    assert not leaks, leaks[:3]
+
+
+# --- instructions: chosen follow all, rejected break one ----------------------------------
+
+def judge_scores(rows, prompts, responses):
+    from sfdpo_helpers.judges import VerifiableJudge
+
+    judge = VerifiableJudge([{"prompt": p, "instruction_id_list": r["instruction_id_list"], "kwargs": r["kwargs"]}
+                             for p, r in zip(prompts, rows)])
+    return judge.score(prompts, responses)
+
+
+def describe(rows, indices, responses):
+    return [(rows[i]["instruction_id_list"], rows[i]["kwargs"], responses[i][:300]) for i in indices[:3]]
+
+
+def test_sft_responses_follow_all_their_instructions(sft):
+    prompts = [sft_prompt(r) for r in sft]
+    responses = [r["messages"][1]["content"] for r in sft]
+    scores = judge_scores(sft, prompts, responses)
+    bad = [i for i, s in enumerate(scores) if s != 1.0]
+    assert not bad, describe(sft, bad, responses)
+
+
+def test_chosen_follow_all_and_rejected_break_at_least_one(pairs):
+    prompts = [r["prompt"] for r in pairs]
+    chosen = [r["chosen"][1]["content"] for r in pairs]
+    rejected = [r["rejected"][1]["content"] for r in pairs]
+    chosen_scores = judge_scores(pairs, prompts, chosen)
+    rejected_scores = judge_scores(pairs, prompts, rejected)
+    bad_chosen = [i for i, s in enumerate(chosen_scores) if s != 1.0]
+    bad_rejected = [i for i, s in enumerate(rejected_scores) if s == 1.0]
+    assert not bad_chosen, describe(pairs, bad_chosen, chosen)
+    assert not bad_rejected, describe(pairs, bad_rejected, rejected)
+
+
+def test_eval_kwargs_are_valid_ifeval_kwargs(eval_rows):
+    from sfdpo_helpers.judges import VerifiableJudge
+
+    VerifiableJudge(eval_rows)  # builds every checker; wrong ids or kwarg names raise
+
+
+def test_pool_kwargs_are_valid_ifeval_kwargs(pool):
+    from sfdpo_helpers.judges import VerifiableJudge
+
+    VerifiableJudge(pool)
+
+
+def test_most_answers_are_short(sft):
+    words = [len(r["messages"][1]["content"].split()) for r in sft]
+    assert sum(30 <= w <= 120 for w in words) / len(words) >= 0.75
+    assert max(words) <= 250
+
+
+# --- no IFEval text ----------------------------------------------------------------------
+
+def _words(text):
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def test_no_prompt_overlaps_ifeval(sft, pairs, eval_rows, pool):
+    if not SHARED_IFEVAL.exists():
+        pytest.skip(f"IFEval prompts not found at {SHARED_IFEVAL} (the shared data folder is absent)")
+    ifeval = [json.loads(line)["prompt"] for line in SHARED_IFEVAL.read_text(encoding="utf-8").splitlines()]
+    exact = set(ifeval)
+    normalised = {" ".join(_words(p)) for p in ifeval}
+    shingles = {tuple(w[i:i + 8]) for p in ifeval for w in [_words(p)] for i in range(len(w) - 7)}
+    texts = ([sft_prompt(r) for r in sft] + [r["prompt"] for r in pairs] + [r["prompt"] for r in eval_rows]
+             + [r["prompt"] for r in pool]
+             + [r["messages"][1]["content"] for r in sft] + [r["rejected"][1]["content"] for r in pairs])
+    assert not [t for t in texts if t in exact]
+    assert not [t for t in texts if " ".join(_words(t)) in normalised]
+    near = [t for t in texts for w in [_words(t)] if any(tuple(w[i:i + 8]) in shingles for i in range(len(w) - 7))]
+    assert not near, near[:3]
+    joined = "\n".join(texts)
+    assert not [p for p in ifeval if len(p) > 40 and p in joined]
+
+
+# --- the generator -----------------------------------------------------------------------
+
+def load_generator():
+    spec = importlib.util.spec_from_file_location("make_demo_data", GENERATOR)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    return module
+
+
+def test_generator_rebuilds_the_committed_files_byte_for_byte(tmp_path):
+    load_generator().main(tmp_path)
+    for name in FILES:
+        assert (tmp_path / name).read_bytes() == (DEMO / name).read_bytes(), f"{name} differs; rerun the script"

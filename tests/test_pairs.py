@@ -1,0 +1,74 @@
+"""Pair building for RS-DPO and self-improvement, on hand-made cases."""
+
+import random
+
+import pytest
+
+from sfdpo_helpers.pairs import (mix_pairs, reward_gap_pairs, rs_dpo_pairs, select_best_and_bottom3,
+                                 self_improvement_pairs)
+
+ROWS = [{"prompt": f"p{i}", "chosen": f"good {i}", "rejected": f"bad {i}"} for i in range(10)]
+
+
+def test_rs_dpo_pairs_put_the_sample_in_rejected_and_count_skips():
+    samples = [f"mine {i}" for i in range(10)]
+    samples[3], samples[5] = "  ", "good 5"
+    pairs, skipped = rs_dpo_pairs(ROWS, samples)
+    assert len(pairs) == 8 and skipped == {"empty sample": 1, "sample == chosen": 1}
+    assert pairs[0] == {"prompt": "p0", "chosen": "good 0", "rejected": "mine 0", "rejected_source": "policy"}
+    with pytest.raises(ValueError, match="10 rows but 9 samples"):
+        rs_dpo_pairs(ROWS, samples[:9])
+
+
+@pytest.mark.parametrize("fraction,expected", [(1.0, 10), (0.2, 2), (0.1, 1), (0.0, 0)])
+def test_mixtures_take_exactly_the_fraction(fraction, expected):
+    rs, _ = rs_dpo_pairs(ROWS, [f"mine {i}" for i in range(10)])
+    mixed = mix_pairs(rs, ROWS, fraction, seed=1)
+    assert len(mixed) == 10 and [p["prompt"] for p in mixed] == [r["prompt"] for r in ROWS]
+    assert sum(p["rejected"].startswith("mine") for p in mixed) == expected
+    assert mixed == mix_pairs(rs, ROWS, fraction, seed=1)  # seeded
+
+
+def test_mixture_keeps_dataset_pair_when_the_sample_was_skipped():
+    rs, _ = rs_dpo_pairs(ROWS[:1], ["good 0"])
+    assert mix_pairs(rs, ROWS[:1], 1.0) == ROWS[:1]
+
+
+def test_reward_gap_rule():
+    pairs = reward_gap_pairs("p", ["a", "b", "c"], [2.0, 0.0, 1.9], tau=1.0, eta=0.85)
+    # sigma(2) = 0.88 > 0.85 and sigma(1.9) = 0.87 > 0.85; sigma(0.1) = 0.52 is too small a gap
+    assert [(p["chosen"], p["rejected"]) for p in pairs] == [("a", "b"), ("c", "b")]
+    assert reward_gap_pairs("p", ["a", "b"], [1.0, 1.0]) == []
+    with pytest.raises(ValueError):
+        reward_gap_pairs("p", ["a"], [1.0], eta=0.3)
+
+
+def test_best_and_bottom3_picks_best_and_one_of_the_three_worst():
+    rewards = [0.5, 0.9, 0.1, 0.7, 0.2, 0.3, 0.8, 0.6]
+    seen = set()
+    rng = random.Random(0)
+    for _ in range(200):
+        best, rejected = select_best_and_bottom3(list("abcdefgh"), rewards, rng)
+        assert best == 1
+        seen.add(rejected)
+    assert seen == {2, 4, 5}  # the three lowest rewards, each drawn
+
+
+def test_ties_fewer_than_three_and_all_equal():
+    rng = random.Random(0)
+    assert select_best_and_bottom3(["a", "b", "c"], [1.0, 1.0, 1.0], rng) is None
+    assert select_best_and_bottom3(["a"], [1.0], rng) is None
+    assert select_best_and_bottom3(["a", "b"], [0.0, 1.0], rng) == (1, 0)
+    # tie for best: the first best is chosen, the other best is never rejected
+    for _ in range(50):
+        assert select_best_and_bottom3(["a", "b", "c", "d"], [1.0, 1.0, 0.0, 0.5], rng) in {(0, 2), (0, 3)}
+
+
+def test_self_improvement_pairs_counts_drops_and_is_seeded():
+    prompts = ["p1", "p2", "p3", "p4"]
+    samples = [["x", "y", "z"], ["u", "v"], ["w"], ["same", "same"]]
+    rewards = [[0.0, 1.0, 0.5], [0.3, 0.3], [1.0], [1.0, 0.0]]
+    pairs, dropped = self_improvement_pairs(prompts, samples, rewards, seed=3)
+    assert [p["prompt"] for p in pairs] == ["p1"] and pairs[0]["chosen"] == "y"
+    assert dropped == {"best and worst tie": 1, "fewer than 2 samples": 1, "chosen text == rejected text": 1}
+    assert pairs == self_improvement_pairs(prompts, samples, rewards, seed=3)[0]
