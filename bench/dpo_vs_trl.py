@@ -351,10 +351,12 @@ def main():
         _setup(args.threads)
         result = {"sfdpo": worker_sfdpo, "trl": worker_trl, "memory": worker_memory}[args._worker](args)
         Path(args._out).write_text(json.dumps(result))
-    elif args.memory:
-        run_memory(args)
-    else:
-        run_job(args)
+        return
+    import signal
+
+    # `timeout` / kill: leave through SystemExit, so that subprocess.run kills the running worker too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    run_memory(args) if args.memory else run_job(args)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,8 @@ class TrainSettings:
     seed: int = 0
     mixed_precision: str = "auto"  # "auto", "no", "bf16" or "fp16"
     chunk_size: int = 1024  # positions per output-layer chunk
+    gradient_checkpointing: bool = False  # recompute activations in backward: less memory, ~30% more time
+    compile: bool = False  # torch.compile the transformer body (GPU; the first steps are slow)
 
     def __post_init__(self):
         for name in ("batch_size", "micro_batch_size"):
@@ -73,6 +75,19 @@ def cosine_with_warmup(step: int, total: int, warmup: int) -> float:
         return (step + 1) / warmup
     progress = (step - warmup) / max(1, total - warmup)
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def speed_and_memory_options(model, settings: TrainSettings) -> None:
+    """Gradient checkpointing and ``torch.compile`` of the transformer body, as the settings ask."""
+    from .losses import _unwrap
+
+    inner = _unwrap(model)
+    if settings.gradient_checkpointing and not inner.is_gradient_checkpointing:
+        inner.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if hasattr(model, "enable_input_require_grads"):  # LoRA: frozen embeddings still need grads to flow
+            model.enable_input_require_grads()
+    if settings.compile:
+        getattr(inner, inner.base_model_prefix).compile()
 
 
 def plan_steps(n_examples: int, settings: TrainSettings) -> tuple[int, int]:
@@ -106,6 +121,7 @@ def train(model, examples: list, collate: Callable, loss_sum: Callable, count: C
     acc = Accelerator(mixed_precision=pick_mixed_precision(settings.mixed_precision), cpu=not torch.cuda.is_available())
     rank, world = acc.process_index, acc.num_processes
     model.to(acc.device)
+    speed_and_memory_options(model, settings)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
     per_epoch, total = plan_steps(len(examples), settings)

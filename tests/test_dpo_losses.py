@@ -40,7 +40,8 @@ def hand_pair(pc, pr, rc, rr, beta, dpop_weight=0.0, kl_weight=0.0, in_sigmoid=F
 def random_logps(n=64, seed=0):
     """Summed log-probs of plausible size (−150 .. −1), some pairs with policy above the reference."""
     g = torch.Generator().manual_seed(seed)
-    ref_c, ref_r = -(1 + 149 * torch.rand(n, generator=g, dtype=torch.float64)), -(1 + 149 * torch.rand(n, generator=g, dtype=torch.float64))
+    ref_c = -(1 + 149 * torch.rand(n, generator=g, dtype=torch.float64))
+    ref_r = -(1 + 149 * torch.rand(n, generator=g, dtype=torch.float64))
     pol_c = ref_c + 20 * torch.randn(n, generator=g, dtype=torch.float64)
     pol_r = ref_r + 20 * torch.randn(n, generator=g, dtype=torch.float64)
     return pol_c, pol_r, ref_c, ref_r

@@ -13,14 +13,17 @@ MINI = Path(__file__).parent / "fixtures" / "mini"
 # reduced parameters: the notebook takes those it knows (papermill's inspect), ignores the rest
 TINY = {"model": "tiny", "base_model": "tiny", "source": str(MINI), "max_steps": 2, "eval_every": 1, "save_every": 1,
         "max_train_rows": 16, "max_new_tokens": 8, "n_eval_prompts": 6, "n_eval_pairs": 8, "n_monitor_prompts": 3,
-        "sweep_max_steps": 1, "sweep_lrs": [1e-3], "khaki_prompts": 2, "n_new_per_category": 3, "best_of_n": 2,
+        "sweep_max_steps": 1, "sweep_betas": [0.5], "sweep_lrs": [1e-3], "khaki_prompts": 2, "n_new_per_category": 3, "best_of_n": 2,
         "best_of_prompts": 3, "batch_size": 4, "micro_batch_size": 2}
 
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    run_notebooks(out, TINY, figures_dir=out / "figures")
+    run_notebooks(out, TINY, only=["01", "02", "03", "04", "05", "06"], figures_dir=out / "figures")
+    # the tiny model's answers all score 0 under the verifiable judge, so there would be no preference
+    # to learn from; the self-judge (continuous scores) exercises the whole self-improvement path
+    run_notebooks(out, {**TINY, "judge": "self"}, only=["07"], figures_dir=out / "figures")
     return out
 
 
@@ -100,6 +103,21 @@ def test_unknown_parameter_is_one_clear_error(tmp_path):
         pm.execute_notebook(str(notebook_paths(["01"])[0]), str(tmp_path / "out.ipynb"),
                             parameters={"max_sft_row": 5, "out_dir": str(tmp_path)}, progress_bar=False)
     assert "ParameterError" in str(err.value) and "max_sft_row" in str(err.value)
+
+
+def test_papermill_sees_every_parameter():
+    import ast
+
+    import papermill as pm
+
+    for path in notebook_paths():
+        nb = json.loads(path.read_text())
+        cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+        tree = ast.parse("".join(cell["source"]))
+        names = {t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
+                 if isinstance(t, ast.Name) and not t.id.startswith("_")}
+        seen = {k for k in pm.inspect_notebook(str(path)) if not k.startswith("_")}
+        assert seen == names, (path.name, names ^ seen)
 
 
 def test_notebooks_are_stripped_and_have_one_parameters_cell():

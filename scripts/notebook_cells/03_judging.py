@@ -35,7 +35,7 @@ base_model = "embedded"     # the starting point ("tiny" in tests; the study: Qw
 sft_model = ""              # empty: notebook 02's model (out_dir/models/sft)
 instruct_model = ""         # the instruct baseline (the study: Qwen/Qwen2.5-0.5B-Instruct); empty: skip
 judge = "verifiable"        # "verifiable", "reward", "api" or "self"
-reward_model = ""           # for judge="reward"
+reward_model = ""           # for the "reward" judge: a Hugging Face reward model id
 api_base_url = "https://integrate.api.nvidia.com/v1"
 api_model = "nvidia/llama-3.1-nemotron-70b-reward"
 api_key_env = "NVIDIA_API_KEY"   # the key itself is never a parameter

@@ -27,7 +27,7 @@ PARAMETERS = """
 start_model = ""            # empty: out_dir/models/rsdpo3 (notebook 05)
 sft_model = ""              # empty: out_dir/models/sft
 dpo_model = ""              # empty: out_dir/models/dpo
-judge = "verifiable"
+judge = "verifiable"        # trains and evaluates; "self": the SFT model as LLM-as-judge
 rounds = 1                  # sample -> select -> DPO, repeated from the newest model
 epochs = 3.0                # the study: 3 epochs on the self-generated pairs
 beta = 0.1
@@ -39,9 +39,9 @@ max_steps = None
 max_new_tokens = 128
 gen_batch_size = 16
 n_eval_prompts = 64
-best_of_n = 5               # the best-of-n sanity check at T=1.0 (0: skip)
+best_of_n = 5               # best-of-n sanity check at temperature 1.0 (0: skip)
 best_of_prompts = 24
-cross_judge = True          # evaluate also with the self-judge
+cross_judge = True          # evaluate also with the other judge (verifiable <-> self)
 resume = True
 seed = 0
 out_dir = "../runs/main"
@@ -69,11 +69,12 @@ CELLS = [
 """),
     ("code", """
 new_rows = data.read_jsonl(data_dir / "curriculum_prompts.jsonl")
-train_judge = evaluation.make_judge(judge, new_rows)
 eval_rows = data.subset(data.read_jsonl(data_dir / "eval_prompts.jsonl"), n_eval_prompts, seed)
 eval_prompts = [r["prompt"] for r in eval_rows]
-eval_judge = evaluation.make_judge(judge, eval_rows)
-current = paths["rsdpo3"]
+sft_tokenizer, sft_policy = models.load_tokenizer(paths["sft"]), models.load_model(paths["sft"])  # the self-judge
+train_judge = evaluation.make_judge(judge, new_rows, policy=sft_policy, tokenizer=sft_tokenizer)
+eval_judge = evaluation.make_judge(judge, eval_rows, policy=sft_policy, tokenizer=sft_tokenizer)
+current, history = paths["rsdpo3"], []
 for round_ in range(1, rounds + 1):
     tokenizer, policy = models.load_tokenizer(current), models.load_model(current)
     samples = sampling.generate_schedule(policy, tokenizer, [r["prompt"] for r in new_rows], sampling.STUDY_SCHEDULE,
@@ -93,8 +94,9 @@ for round_ in range(1, rounds + 1):
     current = str(Path(out_dir) / "models" / f"selfimprove{round_}")
     training.save_model(policy, tokenizer, current)
     paths[f"self-improved r{round_}"] = current
-plots.curves(history, ["loss", "rewards/margins"], Path(figures_dir) / "07_self_improvement_curves.png",
-             title="DPO on self-generated pairs (last round)");
+if history:
+    plots.curves(history, ["loss", "rewards/margins"], Path(figures_dir) / "07_self_improvement_curves.png",
+                 title="DPO on self-generated pairs (last round)");
 """),
     ("md", "## 2. Table 3 (and the curve across rounds)"),
     ("code", """
@@ -135,16 +137,14 @@ If the gain under the training judge vanishes under a second judge, the model le
 than the task.
 """),
     ("code", """
-if cross_judge and judge != "self":
-    sft_tokenizer, sft_policy = models.load_tokenizer(paths["sft"]), models.load_model(paths["sft"])
-    other = judges.SelfJudge(sft_policy, sft_tokenizer, batch_size=gen_batch_size)
-    other_scores = {n: other.score(eval_prompts, answers[n]) for n in [c[0] for c in comparisons] + ["dpo", "rsdpo3"]}
-    rows = []
-    for a, b in comparisons:
-        rows.append({"comparison": f"{a} vs {b}",
-                     f"{judge} judge": f"{winrate.win_rate(scores[a], scores[b]).rate:.3f}",
-                     "self-judge (SFT model)": f"{winrate.win_rate(other_scores[a], other_scores[b]).rate:.3f}"})
-    cross = pd.DataFrame(rows)
+other_kind = "self" if judge != "self" else "verifiable"
+if cross_judge and (other_kind == "self" or all(r.get("instruction_id_list") for r in eval_rows)):
+    other = evaluation.make_judge(other_kind, eval_rows, policy=sft_policy, tokenizer=sft_tokenizer)
+    other_scores = {n: other.score(eval_prompts, answers[n]) for n in answers}
+    cross = pd.DataFrame([{"comparison": f"{a} vs {b}",
+                           f"{judge} judge (trained with)": winrate.win_rate(scores[a], scores[b]).rate,
+                           f"{other_kind} judge": winrate.win_rate(other_scores[a], other_scores[b]).rate}
+                          for a, b in comparisons]).round(3)
     cross.to_csv(Path(figures_dir) / "07_cross_judge.csv", index=False)
     display(cross)
 """),
