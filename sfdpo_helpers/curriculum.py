@@ -79,9 +79,11 @@ def loss_rates(scores_model: list[float], scores_reference: list[float], categor
 
 
 def weakest(rows: list[dict], k: int = 2, min_n: int = 5) -> list[str]:
-    """The ``k`` categories with the highest loss rate among those with at least ``min_n`` prompts."""
-    eligible = [r for r in rows if r["n"] >= min_n] or rows
-    return [r["category"] for r in eligible[:k]]
+    """The ``k`` categories with the highest loss rate, preferring those with at least ``min_n`` prompts
+    (too few eligible: the remaining places go to the smaller categories, still by loss rate)."""
+    eligible = [r for r in rows if r["n"] >= min_n]
+    ranked = eligible + [r for r in rows if r["n"] < min_n]
+    return [r["category"] for r in ranked[:k]]
 
 
 def _normalise(text: str) -> str:

@@ -72,3 +72,19 @@ def test_self_improvement_pairs_counts_drops_and_is_seeded():
     assert [p["prompt"] for p in pairs] == ["p1"] and pairs[0]["chosen"] == "y"
     assert dropped == {"best and worst tie": 1, "fewer than 2 samples": 1, "chosen text == rejected text": 1}
     assert pairs == self_improvement_pairs(prompts, samples, rewards, seed=3)[0]
+
+
+def test_loss_rates_and_weakest_categories():
+    from sfdpo_helpers.curriculum import loss_rates, weakest
+
+    # model vs reference scores: math loses 3 of 4, writing ties all, chat wins all, tiny loses its only one
+    cats = ["math"] * 4 + ["writing"] * 4 + ["chat"] * 4 + ["tiny"]
+    model = [0, 0, 0, 1] + [1] * 4 + [1] * 4 + [0]
+    ref = [1, 1, 1, 0] + [1] * 4 + [0] * 4 + [1]
+    rows = loss_rates(model, ref, cats)
+    by = {r["category"]: r for r in rows}
+    assert by["math"]["loss_rate"] == 0.75 and by["writing"]["loss_rate"] == 0.5 and by["chat"]["loss_rate"] == 0.0
+    assert by["math"]["losses"] == 3 and by["writing"]["ties"] == 4 and by["tiny"]["n"] == 1
+    assert [r["category"] for r in rows][:2] == ["tiny", "math"]  # worst first
+    assert weakest(rows, k=2, min_n=3) == ["math", "writing"]  # 'tiny' has too few prompts to trust
+    assert weakest(rows, k=4, min_n=4) == ["math", "writing", "chat", "tiny"]
