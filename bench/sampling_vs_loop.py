@@ -52,9 +52,14 @@ def main(argv=None) -> int:
     ap.add_argument("--prompts", type=int, default=32)
     ap.add_argument("--max-new-tokens", type=int, default=64)
     ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default); on a shared "
+                    "machine 1 avoids the stalls of oversubscribed threads")
     args = ap.parse_args(argv)
 
     import torch
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
 
     from sfdpo_helpers import models, sampling
     from sfdpo_helpers.collators import end_of_turn_id, prompt_text

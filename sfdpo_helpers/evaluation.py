@@ -100,9 +100,17 @@ def answers_of(model_path: str, prompts: list[str], cache_dir, max_new_tokens: i
                          model_path, max_new_tokens, batch_size=batch_size, seed=seed)
 
 
-def start_model_monitor(model, tokenizer, rows: list[dict], judge, max_new_tokens: int = 64, batch_size: int = 16):
+def start_model_monitor(model, tokenizer, prompts_file, n_prompts: int, judge: str = "verifiable",
+                        max_new_tokens: int = 64, batch_size: int = 16, seed: int = 0):
     """Win-rate monitoring against the model *as it is now* (call before training starts): its greedy
-    answers on ``rows`` become the fixed baseline of :func:`win_rate_monitor`."""
+    answers on ``n_prompts`` held-out prompts become the fixed baseline of :func:`win_rate_monitor`.
+    Returns None when ``n_prompts`` is 0 (monitoring off)."""
+    from .data import read_jsonl, subset
+
+    if not n_prompts:
+        return None
+    rows = subset(read_jsonl(prompts_file), n_prompts, seed)
+    judge = make_judge(judge, rows, policy=model, tokenizer=tokenizer) if isinstance(judge, str) else judge
     prompts = [r["prompt"] for r in rows]
     start = [r[0] for r in sampling.generate(model, tokenizer, prompts, k=1, temperature=0.0,
                                              max_new_tokens=max_new_tokens, batch_size=batch_size)]

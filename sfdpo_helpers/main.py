@@ -38,8 +38,19 @@ def _value(text: str):
 def run_notebooks(out_dir: Path, overrides: dict, only: list[str] | None = None,
                   figures_dir: Path = ROOT / "figures") -> list[tuple[str, float]]:
     """Execute the notebooks in order; stop at the first failure (papermill names the cell)."""
+    import logging
+
     import papermill as pm
 
+    # papermill's log_output goes through its logger at INFO: show the notebooks' printed progress
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("  | %(message)s"))
+    handler.addFilter(lambda record: not str(record.msg).startswith(("Executing", "Ending Cell", "Input Notebook",
+                                                                      "Output Notebook", "Working directory")))
+    log = logging.getLogger("papermill")
+    if not log.handlers:
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
     out_dir = out_dir.resolve()
     executed = out_dir / "executed"
     executed.mkdir(parents=True, exist_ok=True)

@@ -87,11 +87,8 @@ divide by the reply tokens of the whole batch, backward, clip, step, checkpoint.
 time: running the cell again resumes from the last checkpoint.
 """),
     ("code", """
-monitor = None
-if n_monitor_prompts:
-    monitor_rows = data.subset(data.read_jsonl(data_dir / "eval_prompts.jsonl"), n_monitor_prompts, seed + 1)
-    monitor = evaluation.start_model_monitor(policy, tokenizer, monitor_rows, evaluation.make_judge(judge, monitor_rows),
-                                             monitor_max_new_tokens)
+monitor = evaluation.start_model_monitor(policy, tokenizer, data_dir / "eval_prompts.jsonl", n_monitor_prompts, judge,
+                                         monitor_max_new_tokens, seed=seed + 1)
 settings = training.TrainSettings(lr=lr, epochs=epochs, batch_size=batch_size, micro_batch_size=micro_batch_size,
                                   max_steps=max_steps, eval_every=eval_every, save_every=save_every, seed=seed,
                                   mixed_precision=mixed_precision)

@@ -100,11 +100,8 @@ Each step runs chosen and rejected responses of a micro-batch through the policy
 pass; the reference log-probs were computed once before training (and cached next to the data).
 """),
     ("code", """
-monitor = None
-if n_monitor_prompts:
-    monitor_rows = data.subset(data.read_jsonl(data_dir / "eval_prompts.jsonl"), n_monitor_prompts, seed + 1)
-    monitor = evaluation.start_model_monitor(policy, tokenizer, monitor_rows, evaluation.make_judge(judge, monitor_rows),
-                                             monitor_max_new_tokens)
+monitor = evaluation.start_model_monitor(policy, tokenizer, data_dir / "eval_prompts.jsonl", n_monitor_prompts, judge,
+                                         monitor_max_new_tokens, seed=seed + 1)
 settings = training.TrainSettings(lr=lr, epochs=epochs, batch_size=batch_size, micro_batch_size=micro_batch_size,
                                   max_steps=max_steps, eval_every=eval_every, save_every=save_every, seed=seed,
                                   mixed_precision=mixed_precision)
