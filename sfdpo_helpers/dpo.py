@@ -45,7 +45,7 @@ class DPOSettings:
             raise ValueError("dpop_weight and kl_weight must be >= 0")
 
 
-def pair_logps(model, batch, chunk_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+def pair_logps(model, batch, chunk_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(log π(y⁺|x), log π(y⁻|x)) for a PairCollator batch: one forward over chosen+rejected rows."""
     logps = sequence_logps(model, batch["input_ids"], batch["attention_mask"], batch["labels"], chunk_size=chunk_size)
     half = logps.shape[0] // 2
@@ -58,7 +58,7 @@ def reference_context(model):
 
 
 def _fingerprint(model, examples: list[dict]) -> str:
-    h = hashlib.sha256()
+    h = hashlib.sha256(str(torch.is_autocast_enabled("cuda")).encode())  # bf16 and fp32 references differ
     for p in list(model.parameters())[:4] + list(model.parameters())[-2:]:
         h.update(p.detach().float().cpu().numpy().tobytes()[:4096])
     for e in examples:
@@ -68,7 +68,7 @@ def _fingerprint(model, examples: list[dict]) -> str:
 
 @torch.no_grad()
 def precompute_reference(model, examples: list[dict], pad_token_id: int, batch_size: int = 8,
-                         cache_dir: str | Path | None = None, chunk_size: int = 1024, progress: bool = True) -> list[dict]:
+                         cache_dir: str | Path | None = None, chunk_size: int | None = None, progress: bool = True) -> list[dict]:
     """Add ``ref_chosen`` / ``ref_rejected`` (summed log-probs under π_ref) to every pair.
 
     With ``cache_dir`` the values are stored as ``ref_logps-<fingerprint>.json`` (the fingerprint
@@ -108,7 +108,7 @@ class PrecomputedPairCollator(PairCollator):
         return batch
 
 
-def dpo_batch_terms(model, batch, objective: DPOSettings, reference_model=None, chunk_size: int = 1024) -> dict:
+def dpo_batch_terms(model, batch, objective: DPOSettings, reference_model=None, chunk_size: int | None = None) -> dict:
     """Per-pair loss terms and metrics for one batch (see :func:`losses.dpo_family_loss`)."""
     policy_chosen, policy_rejected = pair_logps(model, batch, chunk_size)
     if "ref_chosen" in batch:
@@ -133,7 +133,7 @@ def metric_sums(terms: dict) -> dict:
 
 @torch.no_grad()
 def eval_pairs(model, examples: list[dict], objective: DPOSettings, pad_token_id: int, batch_size: int = 8,
-               reference_model=None, chunk_size: int = 1024) -> dict:
+               reference_model=None, chunk_size: int | None = None) -> dict:
     """Mean DPO loss, reward accuracy and margin on held-out pairs."""
     collate = PrecomputedPairCollator(pad_token_id) if "ref_chosen" in examples[0] else PairCollator(pad_token_id)
     device = next(model.parameters()).device
@@ -155,6 +155,15 @@ def frozen_copy(model):
     return ref
 
 
+def _training_autocast(settings: TrainSettings):
+    from .training import pick_mixed_precision
+
+    precision = pick_mixed_precision(settings.mixed_precision)
+    if precision == "no":
+        return contextlib.nullcontext()
+    return torch.autocast("cuda", dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
+
+
 def train_dpo(model, tokenizer, pairs: list[dict], settings: TrainSettings, run_dir, objective: DPOSettings | None = None,
               reference: str = "precomputed", eval_pairs_rows: list[dict] | None = None, max_prompt_tokens: int = 300,
               max_response_tokens: int = 450, ref_cache_dir=None, monitor_fn=None, resume: bool = True,
@@ -169,9 +178,12 @@ def train_dpo(model, tokenizer, pairs: list[dict], settings: TrainSettings, run_
     pad = tokenizer.pad_token_id
     ref_model = None
     if reference == "precomputed":
-        examples = precompute_reference(model, examples, pad, settings.micro_batch_size, ref_cache_dir, settings.chunk_size, progress)
-        if held_out:
-            held_out = precompute_reference(model, held_out, pad, settings.micro_batch_size, ref_cache_dir, settings.chunk_size, False)
+        with _training_autocast(settings):  # the reference must see the same precision as the policy will
+            examples = precompute_reference(model, examples, pad, settings.micro_batch_size, ref_cache_dir,
+                                            settings.chunk_size, progress)
+            if held_out:
+                held_out = precompute_reference(model, held_out, pad, settings.micro_batch_size, ref_cache_dir,
+                                                settings.chunk_size, False)
         collate = PrecomputedPairCollator(pad)
     else:
         ref_model = model if hasattr(model, "disable_adapter") else frozen_copy(model)  # same device as model

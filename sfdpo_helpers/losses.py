@@ -30,11 +30,17 @@ def _unwrap(model):
 
 
 def _chunk_logps(hidden: torch.Tensor, weight: torch.Tensor, bias, targets: torch.Tensor) -> torch.Tensor:
-    logits = F.linear(hidden, weight, bias).float()
+    logits = F.linear(hidden, weight, bias)
+    logits = logits.to(torch.promote_types(logits.dtype, torch.float32))  # bf16 -> fp32, fp64 stays fp64
     return logits.gather(-1, targets[:, None]).squeeze(-1) - torch.logsumexp(logits, dim=-1)
 
 
-def token_logps(model, input_ids, attention_mask, labels, chunk_size: int = 1024):
+def auto_chunk_size(vocab_size: int, budget_floats: int = 2**25) -> int:
+    """Positions per output-layer chunk so one chunk of fp32 logits is about 128 MB (~220 at 151,936)."""
+    return max(16, budget_floats // vocab_size)
+
+
+def token_logps(model, input_ids, attention_mask, labels, chunk_size: int | None = None):
     """Log-probabilities of the labelled tokens: ``log π(y_t | x, y_<t)`` for every t with a label.
 
     Returns ``(logps, row)``: two 1-D tensors over the labelled positions of the whole batch,
@@ -44,6 +50,7 @@ def token_logps(model, input_ids, attention_mask, labels, chunk_size: int = 1024
     inner = _unwrap(model)
     body = getattr(inner, inner.base_model_prefix)
     head = inner.get_output_embeddings()
+    chunk_size = chunk_size or auto_chunk_size(head.weight.shape[0])
     hidden = body(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
     targets = labels[:, 1:]
     keep = targets != IGNORE
@@ -57,11 +64,11 @@ def token_logps(model, input_ids, attention_mask, labels, chunk_size: int = 1024
             pieces.append(checkpoint(_chunk_logps, h, head.weight, head.bias, t, use_reentrant=False))
         else:
             pieces.append(_chunk_logps(h, head.weight, head.bias, t))
-    logps = torch.cat(pieces) if pieces else hidden.new_zeros(0, dtype=torch.float32)
+    logps = torch.cat(pieces) if pieces else hidden.new_zeros(0, dtype=torch.promote_types(hidden.dtype, torch.float32))
     return logps, row
 
 
-def sequence_logps(model, input_ids, attention_mask, labels, average: bool = False, chunk_size: int = 1024):
+def sequence_logps(model, input_ids, attention_mask, labels, average: bool = False, chunk_size: int | None = None):
     """Per-row ``log π(y|x) = Σ_t log π(y_t|x, y_<t)`` over response tokens (or the mean if ``average``)."""
     logps, row = token_logps(model, input_ids, attention_mask, labels, chunk_size)
     n_rows = input_ids.shape[0]
@@ -72,7 +79,7 @@ def sequence_logps(model, input_ids, attention_mask, labels, average: bool = Fal
     return total / counts.clamp(min=1)
 
 
-def sft_loss_sum(model, batch, chunk_size: int = 1024) -> tuple[torch.Tensor, int]:
+def sft_loss_sum(model, batch, chunk_size: int | None = None) -> tuple[torch.Tensor, int]:
     """Summed negative log-likelihood of the response tokens, and how many tokens it covers.
 
     The training loop divides the sum by the number of response tokens of the *whole accumulated

@@ -15,7 +15,7 @@ def response_token_count(batch) -> int:
 
 
 @torch.no_grad()
-def eval_loss(model, examples: list[dict], pad_token_id: int, batch_size: int = 8, chunk_size: int = 1024) -> float:
+def eval_loss(model, examples: list[dict], pad_token_id: int, batch_size: int = 8, chunk_size: int | None = None) -> float:
     """Token-weighted mean NLL of the response tokens of ``examples``."""
     collate = SFTCollator(pad_token_id)
     device = next(model.parameters()).device

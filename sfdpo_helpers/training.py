@@ -46,7 +46,7 @@ class TrainSettings:
     eval_every: int = 0  # steps between eval_fn / monitor_fn calls (0: only at the end)
     seed: int = 0
     mixed_precision: str = "auto"  # "auto", "no", "bf16" or "fp16"
-    chunk_size: int = 1024  # positions per output-layer chunk
+    chunk_size: int | None = None  # positions per output-layer chunk (None: ~128 MB of logits per chunk)
     gradient_checkpointing: bool = False  # recompute activations in backward: less memory, ~30% more time
     compile: bool = False  # torch.compile the transformer body (GPU; the first steps are slow)
 

@@ -73,11 +73,14 @@ def test_api_key_is_used_but_never_written(tmp_path, endpoint, monkeypatch, capf
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     caplog.set_level("INFO")
     out = tmp_path / "run"
-    params = {"model": "tiny", "source": str(MINI), "max_steps": 2, "eval_every": 1, "save_every": 1,
-              "max_train_rows": 16, "base_model": "tiny", "judge": "api", "api_base_url": base_url,
-              "api_model": "nvidia/llama-3.1-nemotron-70b-reward", "api_key_env": KEY_ENV, "n_eval_prompts": 4,
-              "max_new_tokens": 8, "self_judge_agreement": False}
-    run_notebooks(out, params, only=["01", "02", "03"], figures_dir=out / "figures")
+    # 01 and 02 with the tiny parameters of test_notebooks.py; only 03 gets the api judge (02 has a
+    # `judge` parameter of its own, for its training monitor)
+    tiny = {"model": "tiny", "source": str(MINI), "max_steps": 2, "eval_every": 1, "save_every": 1,
+            "max_train_rows": 16, "n_monitor_prompts": 2, "monitor_max_new_tokens": 8}
+    run_notebooks(out, tiny, only=["01", "02"], figures_dir=out / "figures")
+    api = {"base_model": "tiny", "judge": "api", "api_base_url": base_url,
+           "api_model": "nvidia/llama-3.1-nemotron-70b-reward", "api_key_env": KEY_ENV, "n_eval_prompts": 4, "max_new_tokens": 8, "self_judge_agreement": False}
+    run_notebooks(out, api, only=["03"], figures_dir=out / "figures")
     captured = capfd.readouterr()
 
     # the key was really used: every request carried it as a Bearer token

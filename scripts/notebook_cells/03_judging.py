@@ -43,7 +43,7 @@ n_eval_prompts = 64
 max_new_tokens = 128
 batch_size = 16
 n_examples = 3              # prompts shown side by side
-self_judge_agreement = True # also score with the SFT model as judge and report agreement
+n_self_judge = 16           # prompts also scored by the SFT model as judge, for the agreement rate (0: skip)
 seed = 0
 out_dir = "../runs/main"
 figures_dir = "../figures"
@@ -51,7 +51,7 @@ figures_dir = "../figures"
 CHECK = """
 Path(figures_dir).mkdir(parents=True, exist_ok=True)
 params = check_parameters(globals(), _before, _defaults, positive=["n_eval_prompts", "max_new_tokens", "batch_size"],
-                          non_negative=["n_examples"], choices={"judge": {"verifiable", "reward", "api", "self"}})
+                          non_negative=["n_examples", "n_self_judge"], choices={"judge": {"verifiable", "reward", "api", "self"}})
 data_dir, cache_dir = Path(out_dir) / "data", Path(out_dir) / "responses"
 print({k: v for k, v in params.items() if "key" not in k})
 """
@@ -127,11 +127,11 @@ Agreement with the main judge: how often both prefer the same answer of a (sft, 
 calls a tie). 0.5 is chance.
 """),
     ("code", """
-if self_judge_agreement and judge != "self":
+if n_self_judge and judge != "self":
+    n = min(n_self_judge, len(prompts))
     self_judge = judges.SelfJudge(sft_policy, sft_tokenizer, batch_size=batch_size)
-    self_scores = self_judge.score(prompts + prompts, answers["sft"] + answers["base"])
-    main_scores = scores["sft"] + scores["base"]
-    n = len(prompts)
+    self_scores = self_judge.score(prompts[:n] * 2, answers["sft"][:n] + answers["base"][:n])
+    main_scores = scores["sft"][:n] + scores["base"][:n]
     agreement = judges.agreement_rate(self_scores, main_scores, [(i, i + n) for i in range(n)])
     print(f"self-judge vs {judge} judge agreement on {n} (sft, base) pairs: {agreement:.3f}")
 """),
