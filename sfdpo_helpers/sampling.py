@@ -40,7 +40,8 @@ def generate(model, tokenizer, prompts: list[str], k: int = 1, temperature: floa
     """``k`` responses for each prompt (``result[i][j]`` is sample j of prompt i).
 
     ``temperature=0`` is greedy decoding (then the k samples are identical). Seeded: the same
-    arguments give the same responses.
+    arguments give the same responses (this reseeds torch's global generator). A batch holds
+    ``batch_size // k`` prompts, at least one (so k rows when ``k > batch_size``).
     """
     from tqdm.auto import tqdm
 
@@ -50,7 +51,8 @@ def generate(model, tokenizer, prompts: list[str], k: int = 1, temperature: floa
         raise ValueError(f"temperature must be >= 0, got {temperature}")
     device = next(model.parameters()).device
     eot = end_of_turn_id(tokenizer)
-    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    lengths = [len(ids) for ids in tokenizer([prompt_text(tokenizer, p) for p in prompts], add_special_tokens=False)["input_ids"]]
+    order = sorted(range(len(prompts)), key=lambda i: lengths[i])  # token lengths: least padding per batch
     per_batch = max(1, batch_size // k)
     out: list[list[str]] = [[] for _ in prompts]
     was_training = model.training
@@ -76,7 +78,7 @@ def generate_schedule(model, tokenizer, prompts: list[str], schedule=STUDY_SCHED
     out: list[list[dict]] = [[] for _ in prompts]
     for s, (temperature, k) in enumerate(schedule):
         responses = generate(model, tokenizer, prompts, k, temperature, max_new_tokens=max_new_tokens,
-                             batch_size=batch_size, seed=seed + 7919 * s)
+                             batch_size=batch_size, seed=seed * 1_000_003 + s)
         for i, rs in enumerate(responses):
             out[i] += [{"temperature": temperature, "response": r} for r in rs]
     return out

@@ -70,7 +70,8 @@ def test_results_in_input_order_although_batches_are_sorted(untied, tokenizer, m
 
     monkeypatch.setattr(sampling, "_encode_left", spy)
     out = greedy(untied, tokenizer, PROMPTS, batch_size=2)  # 3 batches
-    assert seen == sorted(PROMPTS, key=len)  # batched in length order ...
+    n_tokens = lambda p: len(tokenizer(sampling.prompt_text(tokenizer, p), add_special_tokens=False)["input_ids"])
+    assert seen == sorted(PROMPTS, key=n_tokens)  # batched in token-length order ...
     monkeypatch.undo()
     alone = [greedy(untied, tokenizer, [p])[0] for p in PROMPTS]
     assert out == alone  # ... and returned in input order

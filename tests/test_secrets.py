@@ -79,7 +79,7 @@ def test_api_key_is_used_but_never_written(tmp_path, endpoint, monkeypatch, capf
             "max_train_rows": 16, "n_monitor_prompts": 2, "monitor_max_new_tokens": 8}
     run_notebooks(out, tiny, only=["01", "02"], figures_dir=out / "figures")
     api = {"base_model": "tiny", "judge": "api", "api_base_url": base_url,
-           "api_model": "nvidia/llama-3.1-nemotron-70b-reward", "api_key_env": KEY_ENV, "n_eval_prompts": 4, "max_new_tokens": 8, "self_judge_agreement": False}
+           "api_model": "nvidia/llama-3.1-nemotron-70b-reward", "api_key_env": KEY_ENV, "n_eval_prompts": 4, "max_new_tokens": 8, "n_self_judge": 0}
     run_notebooks(out, api, only=["03"], figures_dir=out / "figures")
     captured = capfd.readouterr()
 

@@ -55,7 +55,8 @@ params = check_parameters(globals(), _before, _defaults,
                           positive=["monitor_max_new_tokens", "max_train_rows", "max_eval_rows", "epochs", "lr", "batch_size",
                                     "micro_batch_size", "max_steps", "max_prompt_tokens", "max_response_tokens"],
                           non_negative=["lora_r", "eval_every", "save_every", "n_monitor_prompts"],
-                          choices={"mixed_precision": {"auto", "no", "bf16", "fp16"}})
+                          choices={"mixed_precision": {"auto", "no", "bf16", "fp16"},
+                                   "judge": {"verifiable", "reward", "self"}})
 data_dir = Path(out_dir) / "data"
 torch.manual_seed(seed)
 print(params)

@@ -71,7 +71,8 @@ params = check_parameters(globals(), _before, _defaults,
                                     "sweep_max_steps"],
                           non_negative=["dpop_weight", "kl_weight", "lora_r", "eval_every", "save_every", "n_monitor_prompts"],
                           choices={"reference": {"precomputed", "model"},
-                                   "mixed_precision": {"auto", "no", "bf16", "fp16"}})
+                                   "mixed_precision": {"auto", "no", "bf16", "fp16"},
+                                   "judge": {"verifiable", "reward", "self"}})
 data_dir = Path(out_dir) / "data"
 start = start_model or str(Path(out_dir) / "models" / "sft")
 torch.manual_seed(seed)
