@@ -110,3 +110,20 @@ def test_resume_with_other_settings_is_refused(tmp_path, tiny, tokenizer):
     with pytest.raises(ValueError, match="other settings"):
         training.train(tiny, examples, *args, training.TrainSettings(lr=2e-3, max_steps=1, batch_size=2), tmp_path,
                        progress=False)
+
+
+def test_out_of_memory_names_the_parameters_to_lower(tmp_path, tiny, tokenizer):
+    from sfdpo_helpers import training
+    from sfdpo_helpers.collators import SFTCollator, tokenize_example
+
+    def loss_sum(model, batch):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    examples = [tokenize_example(tokenizer, "Hi", "Hello there.")] * 2
+    settings = training.TrainSettings(lr=1e-3, max_steps=1, batch_size=2, micro_batch_size=1)
+    with pytest.raises(RuntimeError) as err:
+        training.train(tiny, examples, SFTCollator(tokenizer.pad_token_id), loss_sum, lambda b: 1, [5, 5], settings,
+                       tmp_path, progress=False)
+    message = str(err.value)
+    for knob in ("micro_batch_size (now 1", "batch_size", "lengths", "gradient checkpointing"):
+        assert knob in message
