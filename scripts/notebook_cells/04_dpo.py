@@ -138,7 +138,7 @@ for b in sweep_betas:
         pm.execute_notebook("04_dpo.ipynb", str(Path(out_dir) / "sweep" / f"{name}.ipynb"), progress_bar=False,
                             parameters=dict(params, run_name=name, beta=b, lr=l, max_steps=sweep_max_steps,
                                             sweep_betas=[], eval_every=0, save_every=0, n_monitor_prompts=0,
-                                            resume=False))
+                                            resume=False, figures_dir=str(Path(figures_dir) / "sweep")))
         sweep[f"beta={b}, lr={l}"] = json.loads((Path(out_dir) / "checkpoints" / name / "history.json").read_text())
 if sweep:
     plots.overlay(sweep, "rewards/margins", Path(figures_dir) / "04_sweep_margins.png", "reward margin by beta and lr")
