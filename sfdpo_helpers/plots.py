@@ -40,7 +40,7 @@ def curves(history: list[dict], keys: list[str], path, title: str = "", labels: 
         ax.set(title=(labels or {}).get(key, key), xlabel="step")
         ax.grid(alpha=0.3)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, y=1.06)
     return save(fig, path)
 
 
