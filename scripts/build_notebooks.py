@@ -40,7 +40,8 @@ def build(module_path: Path) -> Path:
         + mod.PARAMETERS.strip() + "\n\n_defaults = defaults_of(globals(), _before)")
     params.metadata["tags"] = ["parameters"]
     cells.append(params)
-    cells.append(nbformat.v4.new_code_cell(mod.CHECK.strip()))
+    # every notebook writes figures: create the folder once, after the parameters are checked
+    cells.append(nbformat.v4.new_code_cell(mod.CHECK.strip() + "\nPath(figures_dir).mkdir(parents=True, exist_ok=True)"))
     for kind, text in mod.CELLS:
         text = text.strip("\n")
         cells.append(nbformat.v4.new_markdown_cell(text) if kind == "md" else nbformat.v4.new_code_cell(text))

@@ -37,7 +37,6 @@ out_dir = "../runs/main"
 figures_dir = "../figures"
 """
 CHECK = """
-Path(figures_dir).mkdir(parents=True, exist_ok=True)
 params = check_parameters(globals(), _before, _defaults,
                           positive=["max_sft_rows", "max_pairs", "max_eval_prompts", "max_prompt_tokens",
                                     "max_response_tokens"],
@@ -70,7 +69,6 @@ Lengths are counted with the model's own tokenizer, without the chat template.
 tokenizer = models.load_tokenizer(model)
 table = pd.DataFrame(data.percentile_table(sft_rows, tokenizer)).T
 table.columns = [f"p{p}" for p in table.columns]
-Path(figures_dir).mkdir(parents=True, exist_ok=True)
 table.to_csv(Path(figures_dir) / "01_length_percentiles.csv")
 display(Markdown(table.to_markdown()))
 lengths = {name: data.token_lengths(sft_rows, tokenizer, name) for name in ("prompt", "response")}

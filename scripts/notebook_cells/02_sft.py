@@ -50,7 +50,6 @@ out_dir = "../runs/main"
 figures_dir = "../figures"
 """
 CHECK = """
-Path(figures_dir).mkdir(parents=True, exist_ok=True)
 params = check_parameters(globals(), _before, _defaults,
                           positive=["monitor_max_new_tokens", "max_train_rows", "max_eval_rows", "epochs", "lr", "batch_size",
                                     "micro_batch_size", "max_steps", "max_prompt_tokens", "max_response_tokens"],

@@ -49,7 +49,6 @@ out_dir = "../runs/main"
 figures_dir = "../figures"
 """
 CHECK = """
-Path(figures_dir).mkdir(parents=True, exist_ok=True)
 params = check_parameters(globals(), _before, _defaults, positive=["n_eval_prompts", "max_new_tokens", "batch_size"],
                           non_negative=["n_examples", "n_self_judge"], choices={"judge": {"verifiable", "reward", "api", "self"}})
 data_dir, cache_dir = Path(out_dir) / "data", Path(out_dir) / "responses"

@@ -61,7 +61,6 @@ out_dir = "../runs/main"
 figures_dir = "../figures"
 """
 CHECK = """
-Path(figures_dir).mkdir(parents=True, exist_ok=True)
 params = check_parameters(globals(), _before, _defaults,
                           positive=["max_train_rows", "beta", "lr", "epochs", "batch_size", "micro_batch_size", "max_steps",
                                     "n_eval_prompts", "max_new_tokens", "gen_batch_size", "khaki_k", "khaki_tau"],

@@ -37,7 +37,6 @@ out_dir = "../runs/main"
 figures_dir = "../figures"
 """
 CHECK = """
-Path(figures_dir).mkdir(parents=True, exist_ok=True)
 params = check_parameters(globals(), _before, _defaults,
                           positive=["n_eval_prompts", "max_new_tokens", "gen_batch_size", "n_weakest", "n_new_per_category"],
                           non_negative=["min_prompts_per_category"],

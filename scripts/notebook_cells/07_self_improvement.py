@@ -48,7 +48,6 @@ out_dir = "../runs/main"
 figures_dir = "../figures"
 """
 CHECK = """
-Path(figures_dir).mkdir(parents=True, exist_ok=True)
 params = check_parameters(globals(), _before, _defaults,
                           positive=["rounds", "epochs", "beta", "lr", "batch_size", "micro_batch_size", "max_steps",
                                     "max_new_tokens", "gen_batch_size", "n_eval_prompts", "best_of_prompts"],
