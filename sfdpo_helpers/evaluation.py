@@ -24,8 +24,8 @@ def _fingerprint(model_name: str, prompts: list[str], settings: dict) -> str:
     return h.hexdigest()[:12]
 
 
-def responses_for(model, tokenizer, prompts: list[str], cache_dir, name: str, max_new_tokens: int = 128,
-                  temperature: float = 0.0, batch_size: int = 16, seed: int = 0, shard_size: int = 32) -> list[str]:
+def responses_for(model, tokenizer, prompts: list[str], cache_dir, name: str, max_new_tokens: int = 96,
+                  temperature: float = 0.0, batch_size: int = 32, seed: int = 0, shard_size: int = 32) -> list[str]:
     """One response per prompt, generated in resumable shards under ``cache_dir/<name>-<fingerprint>/``.
 
     ``name`` identifies the model (e.g. its folder); change it when the weights change.
@@ -45,7 +45,7 @@ def compare(scores: dict[str, list[float]], pairs: list[tuple[str, str]], catego
 
 
 def ifeval_report(model, tokenizer, rows: list[dict], cache_dir, name: str, max_new_tokens: int = 256,
-                  batch_size: int = 16) -> dict:
+                  batch_size: int = 32) -> dict:
     """IFEval's four accuracies of a model (greedy decoding, the model's own chat template)."""
     from .judges import evaluate
 
@@ -55,7 +55,7 @@ def ifeval_report(model, tokenizer, rows: list[dict], cache_dir, name: str, max_
 
 
 def win_rate_monitor(tokenizer, prompts: list[str], judge, baseline_responses: list[str], max_new_tokens: int = 64,
-                     batch_size: int = 16):
+                     batch_size: int = 32):
     """``monitor_fn(model, step)`` for :func:`training.train`: greedy answers on a fixed prompt set,
     judged against the starting model's answers; logs ``win_rate`` (ties ½) and its CI."""
     baseline_scores = judge.score(prompts, baseline_responses)
@@ -91,7 +91,7 @@ def make_judge(kind: str, rows: list[dict], reward_model: str = "", api_base_url
     raise ValueError(f"judge must be 'verifiable', 'reward', 'api' or 'self', got {kind!r}")
 
 
-def answers_of(model_path: str, prompts: list[str], cache_dir, max_new_tokens: int = 128, batch_size: int = 16,
+def answers_of(model_path: str, prompts: list[str], cache_dir, max_new_tokens: int = 96, batch_size: int = 32,
                seed: int = 0) -> list[str]:
     """Greedy answers of the model saved at ``model_path`` (or ``embedded``/``tiny``/a hub id), cached."""
     from . import models
@@ -101,7 +101,7 @@ def answers_of(model_path: str, prompts: list[str], cache_dir, max_new_tokens: i
 
 
 def start_model_monitor(model, tokenizer, prompts_file, n_prompts: int, judge: str = "verifiable",
-                        max_new_tokens: int = 64, batch_size: int = 16, seed: int = 0):
+                        max_new_tokens: int = 64, batch_size: int = 32, seed: int = 0):
     """Win-rate monitoring against the model *as it is now* (call before training starts): its greedy
     answers on ``n_prompts`` held-out prompts become the fixed baseline of :func:`win_rate_monitor`.
     Returns None when ``n_prompts`` is 0 (monitoring off)."""

@@ -31,7 +31,7 @@ def model_paths(out_dir: Path, base_model: str = "embedded") -> dict[str, str]:
 
 
 def summarise(out_dir: str | Path, figures_dir: str | Path, base_model: str = "embedded", n_eval_prompts: int = 64,
-              max_new_tokens: int = 128, batch_size: int = 16, seed: int = 0) -> pd.DataFrame:
+              max_new_tokens: int = 96, batch_size: int = 32, seed: int = 0) -> pd.DataFrame:
     """Write ``results.md``/``results.csv`` and the overview figure; return the win-rate table."""
     out_dir, figures_dir = Path(out_dir), Path(figures_dir)
     rows = data.subset(data.read_jsonl(out_dir / "data" / "eval_prompts.jsonl"), n_eval_prompts, seed)
@@ -70,7 +70,7 @@ def main(argv=None) -> int:
     ap.add_argument("--figures", default="figures")
     ap.add_argument("--base-model", default="embedded")
     ap.add_argument("--n-eval-prompts", type=int, default=64)
-    ap.add_argument("--max-new-tokens", type=int, default=128)
+    ap.add_argument("--max-new-tokens", type=int, default=96)
     args = ap.parse_args(argv)
     summarise(args.out_dir, args.figures, args.base_model, args.n_eval_prompts, args.max_new_tokens)
     print((Path(args.out_dir) / "results.md").read_text())

@@ -36,7 +36,7 @@ def _encode_left(tokenizer, prompts: list[str], device):
 
 @torch.no_grad()
 def generate(model, tokenizer, prompts: list[str], k: int = 1, temperature: float = 0.7, top_p: float = 1.0,
-             max_new_tokens: int = 256, batch_size: int = 16, seed: int = 0, progress: bool = False) -> list[list[str]]:
+             max_new_tokens: int = 256, batch_size: int = 32, seed: int = 0, progress: bool = False) -> list[list[str]]:
     """``k`` responses for each prompt (``result[i][j]`` is sample j of prompt i).
 
     ``temperature=0`` is greedy decoding (then the k samples are identical). Seeded: the same
@@ -72,7 +72,7 @@ def generate(model, tokenizer, prompts: list[str], k: int = 1, temperature: floa
 
 
 def generate_schedule(model, tokenizer, prompts: list[str], schedule=STUDY_SCHEDULE, max_new_tokens: int = 256,
-                      batch_size: int = 16, seed: int = 0) -> list[list[dict]]:
+                      batch_size: int = 32, seed: int = 0) -> list[list[dict]]:
     """Samples at several temperatures: ``result[i]`` lists ``{"temperature", "response"}`` dicts
     (the study's self-improvement: 2 at T=0.2, 3 at T=0.7, 3 at T=1.2)."""
     out: list[list[dict]] = [[] for _ in prompts]
