@@ -7,6 +7,8 @@
 * :func:`ifeval_report` scores any checkpoint on a JSONL of IFEval-schema prompts (prompt- and
   instruction-level, strict and loose), e.g. the real IFEval prompts in ``../shared/data/ifeval``.
 * :func:`win_rate_monitor` builds the ``monitor_fn`` the training loop calls every N steps.
+
+``python -m sfdpo_helpers.evaluation MODEL PROMPTS.jsonl [--n N]`` prints a checkpoint's IFEval accuracies.
 """
 
 from __future__ import annotations
@@ -115,3 +117,30 @@ def start_model_monitor(model, tokenizer, prompts_file, n_prompts: int, judge: s
     start = [r[0] for r in sampling.generate(model, tokenizer, prompts, k=1, temperature=0.0,
                                              max_new_tokens=max_new_tokens, batch_size=batch_size)]
     return win_rate_monitor(tokenizer, prompts, judge, start, max_new_tokens, batch_size)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sfdpo_helpers.evaluation MODEL PROMPTS.jsonl``: IFEval's four accuracies of a checkpoint."""
+    import argparse
+
+    from . import data, models
+
+    ap = argparse.ArgumentParser(description="IFEval-style accuracies of a model on a JSONL of IFEval-schema prompts "
+                                 "(prompt, instruction_id_list, kwargs), e.g. ../shared/data/ifeval/ifeval_dev.jsonl")
+    ap.add_argument("model", help="a saved model folder, 'embedded', 'tiny' or a hub id")
+    ap.add_argument("prompts", help="JSONL with prompt, instruction_id_list and kwargs columns")
+    ap.add_argument("--n", type=int, default=None, help="score the first n prompts only (default: all)")
+    ap.add_argument("--max-new-tokens", type=int, default=256)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--cache", default="runs/ifeval_answers", help="answers are cached here (resumable shards)")
+    args = ap.parse_args(argv)
+    rows = data.read_jsonl(args.prompts)[:args.n]
+    report = ifeval_report(models.load_model(args.model), models.load_tokenizer(args.model), rows, args.cache,
+                           args.model, args.max_new_tokens, args.batch_size)
+    summary = {k: v for k, v in report.items() if isinstance(v, (int, float))}
+    print(json.dumps({"model": args.model, "prompts": args.prompts, "max_new_tokens": args.max_new_tokens, **summary}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

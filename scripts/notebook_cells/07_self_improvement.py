@@ -139,7 +139,7 @@ than the task.
 other_kind = "self" if judge != "self" else "verifiable"
 if cross_judge and (other_kind == "self" or all(r.get("instruction_id_list") for r in eval_rows)):
     other = evaluation.make_judge(other_kind, eval_rows, policy=sft_policy, tokenizer=sft_tokenizer)
-    other_scores = {n: other.score(eval_prompts, answers[n]) for n in answers}
+    other_scores = {n: other.score(eval_prompts, answers[n]) for n in {m for pair in comparisons for m in pair}}
     cross = pd.DataFrame([{"comparison": f"{a} vs {b}",
                            f"{judge} judge (trained with)": winrate.win_rate(scores[a], scores[b]).rate,
                            f"{other_kind} judge": winrate.win_rate(other_scores[a], other_scores[b]).rate}
