@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from sfdpo_helpers.main import notebook_paths, run_notebooks
@@ -87,6 +88,18 @@ def test_results_summary_compares_every_model(executed):
     text = (executed / "results.md").read_text()
     assert "Every model vs the base model" in text and "prompt_strict" in text
     assert (executed / "figures" / "win_rate_overview.png").exists()
+    assert "Table 2" in text and "Table 3" in text
+    table2 = pd.read_csv(executed / "results_table2.csv", index_col=0)
+    assert set(table2.index) >= {"rsdpo1", "rsdpo3"}
+    history = json.loads((executed / "checkpoints" / "rsdpo1" / "history.json").read_text())
+    judged = [r for r in history if "win_rate" in r]
+    epoch_at = {r["step"]: r["epoch"] for r in history if "epoch" in r}
+    assert list(table2.columns) == [f"epoch {epoch_at[r['step']]:.2f}" for r in judged]
+    assert table2.loc["rsdpo1"].iloc[-1].startswith(f"{judged[-1]['win_rate']:.3f} [")
+    table3 = pd.read_csv(executed / "results_table3.csv")
+    assert list(zip(table3.model, table3.baseline)) == [("rsdpo3", "dpo"), ("selfimprove1", "dpo"), ("selfimprove1", "rsdpo3")]
+    row = table[(table.model == "dpo") & (table.baseline == "rsdpo3")].iloc[0]
+    assert table3.win_rate[0] == pytest.approx(1 - row.win_rate)
 
 
 def test_nbval_lax_passes_on_executed_notebooks(executed):
