@@ -35,12 +35,12 @@ def _value(text: str):
         return text
 
 
-def evaluation_default(name: str):
-    """A default of the last notebook's parameters (``07``): the summary judges the models on the same
+def last_notebook_defaults() -> dict:
+    """The default parameters of the last notebook (``07``): the summary judges the models on the same
     prompts with the same settings, so it reuses the answers the notebooks cached."""
     import papermill as pm
 
-    return _value(pm.inspect_notebook(str(notebook_paths()[-1]))[name]["default"])
+    return {k: _value(v["default"]) for k, v in pm.inspect_notebook(str(notebook_paths()[-1])).items()}
 
 
 def run_notebooks(out_dir: Path, overrides: dict, only: list[str] | None = None,
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         from .results import summarise
 
         print("\n=== results summary (every model vs the base and vs each other)", flush=True)
-        settings = {k: overrides.get(k, evaluation_default(k)) for k in ("n_eval_prompts", "max_new_tokens", "gen_batch_size")}
+        settings = {**last_notebook_defaults(), **overrides}
         summarise(args.out, overrides.get("figures_dir", ROOT / "figures"), overrides.get("base_model", "embedded"),
                   settings["n_eval_prompts"], settings["max_new_tokens"], settings["gen_batch_size"])
         print((Path(args.out) / "results.md").read_text())

@@ -34,15 +34,15 @@ def model_paths(out_dir: Path, base_model: str = "embedded") -> dict[str, str]:
     return {"base": base_model, **{n: found[n] for n in ordered}}
 
 
-def table2(out_dir: Path) -> pd.DataFrame:
-    """RS-DPO win rate vs DPO at each judged step of notebook 05 (rows: runs; columns: epochs)."""
+def table2(histories: dict[str, list[dict]]) -> pd.DataFrame:
+    """The study's Table 2: each RS-DPO run's win rate vs DPO (95% CI) at every judged step, by epoch
+    (rows: runs; columns: epochs). ``histories`` are training histories as :func:`dpo.train_dpo` returns them."""
     runs = {}
-    for path in sorted(Path(out_dir).glob("checkpoints/rsdpo*/history.json")):
-        history = json.loads(path.read_text())
+    for name, history in histories.items():
         epoch_at = {r["step"]: r["epoch"] for r in history if "epoch" in r}
-        runs[path.parent.name] = {f"epoch {epoch_at[r['step']]:.2f}":
-                                  f"{r['win_rate']:.3f} [{r['win_rate_ci_low']:.3f}, {r['win_rate_ci_high']:.3f}]"
-                                  for r in history if "win_rate" in r and r["step"] in epoch_at}
+        runs[name] = {f"epoch {epoch_at[r['step']]:.2f}":
+                      f"{r['win_rate']:.3f} [{r['win_rate_ci_low']:.3f}, {r['win_rate_ci_high']:.3f}]"
+                      for r in history if "win_rate" in r and r["step"] in epoch_at}
     return pd.DataFrame(runs).T
 
 
@@ -69,7 +69,8 @@ def summarise(out_dir: str | Path, figures_dir: str | Path, base_model: str = "e
     vs_each = evaluation.compare(scores, [(a, b) for a, b in itertools.combinations(names[1:], 2)][::-1], seed=seed)
     table = pd.DataFrame([r.as_row() for r in vs_base + vs_each])
     table3 = evaluation.compare(scores, table3_pairs(names), seed=seed)
-    table2_runs = table2(out_dir)
+    table2_runs = table2({p.parent.name: json.loads(p.read_text())
+                          for p in sorted(out_dir.glob("checkpoints/rsdpo*/history.json"))})
     accuracy = pd.DataFrame({n: {k: v for k, v in judges.evaluate(rows, a).items() if isinstance(v, float)}
                              for n, a in answers.items()}).T
     out_dir.mkdir(parents=True, exist_ok=True)

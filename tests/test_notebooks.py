@@ -72,7 +72,7 @@ def test_03_to_07_write_their_tables(executed):
     table2 = (figures / "05_table2_rs_dpo.csv").read_text()
     assert "rsdpo1" in table2 and "rsdpo3" in table2
     table3 = (figures / "07_table3.md").read_text()
-    assert "rsdpo3 | dpo" in table3 and "self-improved r1 | rsdpo3" in table3
+    assert "rsdpo3 | dpo" in table3 and "selfimprove1 | rsdpo3" in table3
     assert len(data_rows(executed / "data" / "curriculum_prompts.jsonl")) == 6  # 2 weakest categories x 3
 
 

@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from sfdpo_helpers import data, dpo, evaluation, models, pairs, plots, sampling, training, winrate
+from sfdpo_helpers import data, dpo, evaluation, models, pairs, plots, results, sampling, training, winrate
 from sfdpo_helpers.params import check_parameters, defaults_of
 """
 PARAMETERS = """
@@ -123,11 +123,7 @@ for fraction in fractions:
 Ties count ½; brackets are 95% bootstrap intervals over the held-out prompts.
 """),
     ("code", """
-def cell(r):
-    return f"{r['win_rate']:.2f} [{r['win_rate_ci_low']:.2f}, {r['win_rate_ci_high']:.2f}]"
-
-table2 = pd.DataFrame({name: {f"epoch {r['step'] / steps_per_epoch:.2f}": cell(r) for r in h if "win_rate" in r}
-                       for name, h in histories.items()}).T
+table2 = results.table2(histories)
 table2["n"] = len(prompts)
 table2.to_csv(Path(figures_dir) / "05_table2_rs_dpo.csv")
 (Path(figures_dir) / "05_table2_rs_dpo.md").write_text(table2.to_markdown())

@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from sfdpo_helpers import data, dpo, evaluation, judges, models, pairs, plots, sampling, training, winrate
+from sfdpo_helpers import data, dpo, evaluation, judges, models, pairs, plots, results, sampling, training, winrate
 from sfdpo_helpers.params import check_parameters, defaults_of
 """
 PARAMETERS = """
@@ -92,7 +92,7 @@ for round_ in range(1, rounds + 1):
                                dpo.DPOSettings(beta=beta), ref_cache_dir=data_dir, resume=resume)
     current = str(Path(out_dir) / "models" / f"selfimprove{round_}")
     training.save_model(policy, tokenizer, current)
-    paths[f"self-improved r{round_}"] = current
+    paths[f"selfimprove{round_}"] = current
 if history:
     plots.curves(history, ["loss", "rewards/margins"], Path(figures_dir) / "07_self_improvement_curves.png",
                  title="DPO on self-generated pairs (last round)");
@@ -102,13 +102,12 @@ if history:
 answers = {name: evaluation.answers_of(path, eval_prompts, cache_dir, max_new_tokens, gen_batch_size, seed)
            for name, path in paths.items()}
 scores = {name: eval_judge.score(eval_prompts, a) for name, a in answers.items()}
-last = [n for n in paths if n.startswith("self-improved")][-1:] or ["rsdpo3"]
-comparisons = [("rsdpo3", "dpo")] + [(n, "dpo") for n in last] + [(n, "rsdpo3") for n in last if n != "rsdpo3"]
+comparisons = results.table3_pairs(list(paths))
 table3 = evaluation.compare(scores, comparisons, seed=seed)
 (Path(figures_dir) / "07_table3.md").write_text(winrate.to_markdown(table3))
 pd.DataFrame([r.as_row() for r in table3]).to_csv(Path(figures_dir) / "07_table3.csv", index=False)
 display(Markdown(f"**Table 3** (judge: `{judge}`)\\n\\n" + winrate.to_markdown(table3)))
-rounds_curve = evaluation.compare(scores, [(n, "dpo") for n in paths if n.startswith("self-improved")], seed=seed)
+rounds_curve = evaluation.compare(scores, [(n, "dpo") for n in paths if n.startswith("selfimprove")], seed=seed)
 if len(rounds_curve) > 1:
     plots.win_rate_bars([{"name": r.model, "rate": r.rate, "ci_low": r.ci_low, "ci_high": r.ci_high} for r in rounds_curve],
                         Path(figures_dir) / "07_rounds.png", "win rate vs DPO after each round");
