@@ -64,6 +64,7 @@ MB = 1024 * 1024
 
 # --- shared by the workers ------------------------------------------------------------------------
 
+
 def _setup(threads: int):
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -103,13 +104,19 @@ def _select_pairs(tok, n: int, max_length: int) -> tuple[list[dict], str, int]:
     path = DEMO_PAIRS if DEMO_PAIRS.exists() else MINI_PAIRS
     rows, _ = load_pairs(str(path))
     examples, _ = tokenize_pairs(rows, tok, 10**6, 10**6)
-    fit = [rows[e["index"]] for e in examples
-           if max(len(e["chosen"]["input_ids"]), len(e["rejected"]["input_ids"])) <= max_length]
+    fit = [
+        rows[e["index"]]
+        for e in examples
+        if max(len(e["chosen"]["input_ids"]), len(e["rejected"]["input_ids"])) <= max_length
+    ]
     if not fit:
         raise SystemExit(f"no pair of {path} fits in {max_length} tokens")
     picked = [fit[i % len(fit)] for i in range(n)]
-    return [{"prompt": r["prompt"], "chosen": r["chosen"], "rejected": r["rejected"]} for r in picked], \
-        str(path.relative_to(ROOT)), min(n, len(fit))
+    return (
+        [{"prompt": r["prompt"], "chosen": r["chosen"], "rejected": r["rejected"]} for r in picked],
+        str(path.relative_to(ROOT)),
+        min(n, len(fit)),
+    )
 
 
 def _token_hash(seqs: list[tuple[list[int], int]]) -> str:
@@ -120,6 +127,7 @@ def _token_hash(seqs: list[tuple[list[int], int]]) -> str:
 
 # --- job workers ----------------------------------------------------------------------------------
 
+
 def worker_sfdpo(args) -> dict:
     from sfdpo_helpers import dpo, training
     from sfdpo_helpers.collators import tokenize_pairs
@@ -128,8 +136,16 @@ def worker_sfdpo(args) -> dict:
     rows, source, distinct = _select_pairs(tok, args.pairs, args.max_length)
     examples, _ = tokenize_pairs(rows, tok, args.max_length, args.max_length)
     assert len(examples) == len(rows)
-    tokens = _token_hash([s for e in examples for s in ((e["chosen"]["input_ids"], e["chosen"]["prompt_len"]),
-                                                         (e["rejected"]["input_ids"], e["rejected"]["prompt_len"]))])
+    tokens = _token_hash(
+        [
+            s
+            for e in examples
+            for s in (
+                (e["chosen"]["input_ids"], e["chosen"]["prompt_len"]),
+                (e["rejected"]["input_ids"], e["rejected"]["prompt_len"]),
+            )
+        ]
+    )
     timers = {"reference_s": 0.0, "save_s": 0.0}
 
     def timed(name, fn):
@@ -139,22 +155,47 @@ def worker_sfdpo(args) -> dict:
                 return fn(*a, **k)
             finally:
                 timers[name] += time.perf_counter() - t
+
         return wrapper
 
     dpo.precompute_reference = timed("reference_s", dpo.precompute_reference)
     training.save_checkpoint = timed("save_s", training.save_checkpoint)
-    settings = training.TrainSettings(lr=args.lr, epochs=args.epochs, batch_size=args.batch_size,
-                                      micro_batch_size=args.batch_size, warmup_ratio=0.0, weight_decay=0.0,
-                                      max_grad_norm=1.0, seed=0, mixed_precision="no")
+    settings = training.TrainSettings(
+        lr=args.lr,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        micro_batch_size=args.batch_size,
+        warmup_ratio=0.0,
+        weight_decay=0.0,
+        max_grad_norm=1.0,
+        seed=0,
+        mixed_precision="no",
+    )
     rss_loaded = _rss()
     with tempfile.TemporaryDirectory() as run_dir:
         t0 = time.perf_counter()
-        history, _ = dpo.train_dpo(model, tok, rows, settings, Path(run_dir) / "run", reference="precomputed",
-                                   max_prompt_tokens=args.max_length, max_response_tokens=args.max_length,
-                                   progress=False)
+        history, _ = dpo.train_dpo(
+            model,
+            tok,
+            rows,
+            settings,
+            Path(run_dir) / "run",
+            reference="precomputed",
+            max_prompt_tokens=args.max_length,
+            max_response_tokens=args.max_length,
+            progress=False,
+        )
         wall = time.perf_counter() - t0
-    return {"wall_s": wall, **timers, "losses": [r["loss"] for r in history if "loss" in r],
-            "rss_loaded": rss_loaded, "peak_rss": _peak_rss(), "tokens": tokens, "source": source, "distinct": distinct}
+    return {
+        "wall_s": wall,
+        **timers,
+        "losses": [r["loss"] for r in history if "loss" in r],
+        "rss_loaded": rss_loaded,
+        "peak_rss": _peak_rss(),
+        "tokens": tokens,
+        "source": source,
+        "distinct": distinct,
+    }
 
 
 def worker_trl(args) -> dict:
@@ -166,8 +207,9 @@ def worker_trl(args) -> dict:
 
     tok, model = _load(args.model)
     rows, source, distinct = _select_pairs(tok, args.pairs, args.max_length)
-    dataset = Dataset.from_list([{"prompt": prompt_text(tok, r["prompt"]), "chosen": r["chosen"],
-                                  "rejected": r["rejected"]} for r in rows])
+    dataset = Dataset.from_list(
+        [{"prompt": prompt_text(tok, r["prompt"]), "chosen": r["chosen"], "rejected": r["rejected"]} for r in rows]
+    )
 
     class SameBatches(torch.utils.data.Sampler):
         """sfdpo's seeded length-grouped batches, flattened (every batch is full when B divides N)."""
@@ -189,8 +231,12 @@ def worker_trl(args) -> dict:
     class Trainer(DPOTrainer):
         def _get_train_sampler(self, train_dataset=None):
             ds = train_dataset if train_dataset is not None else self.train_dataset
-            return SameBatches([2 * len(p) + len(c) + len(r) for p, c, r in
-                                zip(ds["prompt_ids"], ds["chosen_ids"], ds["rejected_ids"])])
+            return SameBatches(
+                [
+                    2 * len(p) + len(c) + len(r)
+                    for p, c, r in zip(ds["prompt_ids"], ds["chosen_ids"], ds["rejected_ids"])
+                ]
+            )
 
     timers = {"reference_s": 0.0}
     original_precompute = DPOTrainer._precompute_ref_logps
@@ -206,14 +252,33 @@ def worker_trl(args) -> dict:
     rss_loaded = _rss()
     losses = []
     with tempfile.TemporaryDirectory() as out:
-        config = DPOConfig(output_dir=out, beta=0.1, loss_type=["sigmoid"], learning_rate=args.lr,
-                           num_train_epochs=args.epochs, per_device_train_batch_size=args.batch_size,
-                           gradient_accumulation_steps=1, max_length=args.max_length, precompute_ref_log_probs=True,
-                           precompute_ref_batch_size=args.batch_size, lr_scheduler_type="cosine", warmup_steps=0,
-                           weight_decay=0.0, max_grad_norm=1.0, optim="adamw_torch", bf16=False,
-                           activation_checkpointing=False, use_cpu=True, report_to=[], save_strategy="no",
-                           logging_strategy="no", eval_strategy="no", disable_tqdm=True, dataloader_num_workers=0,
-                           seed=0)
+        config = DPOConfig(
+            output_dir=out,
+            beta=0.1,
+            loss_type=["sigmoid"],
+            learning_rate=args.lr,
+            num_train_epochs=args.epochs,
+            per_device_train_batch_size=args.batch_size,
+            gradient_accumulation_steps=1,
+            max_length=args.max_length,
+            precompute_ref_log_probs=True,
+            precompute_ref_batch_size=args.batch_size,
+            lr_scheduler_type="cosine",
+            warmup_steps=0,
+            weight_decay=0.0,
+            max_grad_norm=1.0,
+            optim="adamw_torch",
+            bf16=False,
+            activation_checkpointing=False,
+            use_cpu=True,
+            report_to=[],
+            save_strategy="no",
+            logging_strategy="no",
+            eval_strategy="no",
+            disable_tqdm=True,
+            dataloader_num_workers=0,
+            seed=0,
+        )
         t0 = time.perf_counter()
         trainer = Trainer(model=model, args=config, train_dataset=dataset, processing_class=tok)
         original_loss = trainer.compute_loss
@@ -229,13 +294,28 @@ def worker_trl(args) -> dict:
         wall = time.perf_counter() - t0
     ds = trainer.train_dataset
     assert len(ds) == len(rows), "TRL dropped pairs"
-    tokens = _token_hash([s for p, c, r in zip(ds["prompt_ids"], ds["chosen_ids"], ds["rejected_ids"])
-                          for s in ((p + c, len(p)), (p + r, len(p)))])
-    return {"wall_s": wall, **timers, "save_s": 0.0, "losses": losses, "rss_loaded": rss_loaded,
-            "peak_rss": _peak_rss(), "tokens": tokens, "source": source, "distinct": distinct}
+    tokens = _token_hash(
+        [
+            s
+            for p, c, r in zip(ds["prompt_ids"], ds["chosen_ids"], ds["rejected_ids"])
+            for s in ((p + c, len(p)), (p + r, len(p)))
+        ]
+    )
+    return {
+        "wall_s": wall,
+        **timers,
+        "save_s": 0.0,
+        "losses": losses,
+        "rss_loaded": rss_loaded,
+        "peak_rss": _peak_rss(),
+        "tokens": tokens,
+        "source": source,
+        "distinct": distinct,
+    }
 
 
 # --- memory workers -------------------------------------------------------------------------------
+
 
 def worker_memory(args) -> dict:
     import torch
@@ -243,9 +323,16 @@ def worker_memory(args) -> dict:
 
     from sfdpo_helpers.losses import sequence_logps
 
-    config = Qwen2Config(vocab_size=151_936, hidden_size=256, intermediate_size=1024, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
-                         tie_word_embeddings=True)
+    config = Qwen2Config(
+        vocab_size=151_936,
+        hidden_size=256,
+        intermediate_size=1024,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+    )
     torch.manual_seed(0)
     model = Qwen2ForCausalLM(config).train()
     batch, length = 4, 512
@@ -266,11 +353,17 @@ def worker_memory(args) -> dict:
         total = sequence_logps(model, ids, mask, labels, chunk_size=args.chunk_size or None)
     total.sum().backward()
     wall = time.perf_counter() - t0
-    return {"peak_rise": _peak_rss() - rss0, "rss0": rss0, "wall_s": wall, "value": total.sum().item(),
-            "response_tokens": int((labels != -100).sum()) - batch}
+    return {
+        "peak_rise": _peak_rss() - rss0,
+        "rss0": rss0,
+        "wall_s": wall,
+        "value": total.sum().item(),
+        "response_tokens": int((labels != -100).sum()) - batch,
+    }
 
 
 # --- parent ---------------------------------------------------------------------------------------
+
 
 def _spawn(argv: list[str]) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
@@ -286,33 +379,58 @@ def _spawn(argv: list[str]) -> dict:
 
 
 def run_job(args) -> None:
-    common = ["--model", args.model, "--pairs", str(args.pairs), "--epochs", str(args.epochs), "--max-length",
-              str(args.max_length), "--batch-size", str(args.batch_size), "--lr", str(args.lr), "--threads",
-              str(args.threads)]
+    common = [
+        "--model",
+        args.model,
+        "--pairs",
+        str(args.pairs),
+        "--epochs",
+        str(args.epochs),
+        "--max-length",
+        str(args.max_length),
+        "--batch-size",
+        str(args.batch_size),
+        "--lr",
+        str(args.lr),
+        "--threads",
+        str(args.threads),
+    ]
     ours = _spawn(["--_worker", "sfdpo", *common])
     trl = _spawn(["--_worker", "trl", *common])
     steps = len(ours["losses"])
-    print(f"DPO job: model={args.model} pairs={args.pairs} ({ours['distinct']} distinct, from {ours['source']}) "
-          f"max_length={args.max_length} batch={args.batch_size} epochs={args.epochs} steps={steps} lr={args.lr:g} "
-          f"threads={args.threads} fp32 CPU")
+    print(
+        f"DPO job: model={args.model} pairs={args.pairs} ({ours['distinct']} distinct, from {ours['source']}) "
+        f"max_length={args.max_length} batch={args.batch_size} epochs={args.epochs} steps={steps} lr={args.lr:g} "
+        f"threads={args.threads} fp32 CPU"
+    )
     same_tokens = ours["tokens"] == trl["tokens"]
-    print(f"tokenizations identical: {'yes' if same_tokens else 'NO'} (token-id hash {ours['tokens']} vs {trl['tokens']})")
+    print(
+        f"tokenizations identical: {'yes' if same_tokens else 'NO'} (token-id hash {ours['tokens']} vs {trl['tokens']})"
+    )
     for name, r in (("sfdpo", ours), ("TRL  ", trl)):
         extra = f", final checkpoint save {r['save_s']:.1f} s" if r["save_s"] else ""
-        print(f"{name}: wall {r['wall_s']:.1f} s (reference pass {r['reference_s']:.1f} s{extra}), peak RSS "
-              f"{r['peak_rss'] / MB:.0f} MB (+{(r['peak_rss'] - r['rss_loaded']) / MB:.0f} MB over the loaded model)")
-    print(f"wall ratio TRL/sfdpo: {trl['wall_s'] / ours['wall_s']:.2f} "
-          f"(without sfdpo's checkpoint save: {trl['wall_s'] / (ours['wall_s'] - ours['save_s']):.2f})")
+        print(
+            f"{name}: wall {r['wall_s']:.1f} s (reference pass {r['reference_s']:.1f} s{extra}), peak RSS "
+            f"{r['peak_rss'] / MB:.0f} MB (+{(r['peak_rss'] - r['rss_loaded']) / MB:.0f} MB over the loaded model)"
+        )
+    print(
+        f"wall ratio TRL/sfdpo: {trl['wall_s'] / ours['wall_s']:.2f} "
+        f"(without sfdpo's checkpoint save: {trl['wall_s'] / (ours['wall_s'] - ours['save_s']):.2f})"
+    )
     a, b = ours["losses"][0], trl["losses"][0]
-    print(f"first-step loss: sfdpo {a:.6f}  TRL {b:.6f}  |diff| {abs(a - b):.1e} "
-          f"({'OK' if abs(a - b) <= 1e-4 else 'MISMATCH'} at 1e-4{'' if same_tokens else ', tokenizations differ'})")
+    print(
+        f"first-step loss: sfdpo {a:.6f}  TRL {b:.6f}  |diff| {abs(a - b):.1e} "
+        f"({'OK' if abs(a - b) <= 1e-4 else 'MISMATCH'} at 1e-4{'' if same_tokens else ', tokenizations differ'})"
+    )
     if len(trl["losses"]) == steps:
         diffs = [abs(x - y) for x, y in zip(ours["losses"], trl["losses"])]
         worst = max(range(steps), key=diffs.__getitem__)
         note = "" if args.pairs % args.batch_size == 0 else " (pairs not a multiple of batch: batches may differ)"
-        print(f"per-step loss, same batches in the same order: max |diff| {diffs[worst]:.1e} at step {worst + 1} "
-              f"(sfdpo {ours['losses'][worst]:.6f}, TRL {trl['losses'][worst]:.6f}); last step sfdpo "
-              f"{ours['losses'][-1]:.6f} TRL {trl['losses'][-1]:.6f}{note}")
+        print(
+            f"per-step loss, same batches in the same order: max |diff| {diffs[worst]:.1e} at step {worst + 1} "
+            f"(sfdpo {ours['losses'][worst]:.6f}, TRL {trl['losses'][worst]:.6f}); last step sfdpo "
+            f"{ours['losses'][-1]:.6f} TRL {trl['losses'][-1]:.6f}{note}"
+        )
     else:
         print(f"step counts differ: sfdpo {steps}, TRL {len(trl['losses'])}")
 
@@ -321,13 +439,17 @@ def run_memory(args) -> None:
     naive = _spawn(["--_worker", "memory", "--variant", "naive", "--threads", str(args.threads)])
     ours = _spawn(["--_worker", "memory", "--variant", "ours", "--chunk-size", "0", "--threads", str(args.threads)])
     fixed = _spawn(["--_worker", "memory", "--variant", "ours", "--chunk-size", "1024", "--threads", str(args.threads)])
-    print(f"memory: forward+backward of summed response log-probs, random 2-layer 256-wide Qwen2, vocab 151,936, "
-          f"batch 4 x 512 tokens ({naive['response_tokens']} predicted response tokens), threads={args.threads}")
+    print(
+        f"memory: forward+backward of summed response log-probs, random 2-layer 256-wide Qwen2, vocab 151,936, "
+        f"batch 4 x 512 tokens ({naive['response_tokens']} predicted response tokens), threads={args.threads}"
+    )
     print(f"naive log_softmax(logits).gather: peak RSS rise {naive['peak_rise'] / MB:.0f} MB, {naive['wall_s']:.1f} s")
     for name, r in (("sequence_logps default chunk_size (auto)", ours), ("sequence_logps chunk_size=1024", fixed)):
-        print(f"{name}: peak RSS rise {r['peak_rise'] / MB:.0f} MB, {r['wall_s']:.1f} s, ratio ours/naive "
-              f"{r['peak_rise'] / naive['peak_rise']:.2f} (target <= 0.3); summed log-prob "
-              f"{r['value']:.3f} vs naive {naive['value']:.3f}")
+        print(
+            f"{name}: peak RSS rise {r['peak_rise'] / MB:.0f} MB, {r['wall_s']:.1f} s, ratio ours/naive "
+            f"{r['peak_rise'] / naive['peak_rise']:.2f} (target <= 0.3); summed log-prob "
+            f"{r['value']:.3f} vs naive {naive['value']:.3f}"
+        )
 
 
 def main():
@@ -338,8 +460,12 @@ def main():
     ap.add_argument("--max-length", type=int, default=256)
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--lr", type=float, default=None, help="default: 1e-3 for tiny, 5e-6 for embedded")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="torch threads of both workers (1: on a shared 2-core machine 2 threads ran ~5x slower)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads of both workers (1: on a shared 2-core machine 2 threads ran ~5x slower)",
+    )
     ap.add_argument("--memory", action="store_true", help="peak memory of sequence_logps vs naive log_softmax")
     ap.add_argument("--_worker", choices=["sfdpo", "trl", "memory"], help=argparse.SUPPRESS)
     ap.add_argument("--_out", help=argparse.SUPPRESS)

@@ -25,11 +25,21 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-QWEN25_05B = dict(vocab_size=151936, hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
-                  num_attention_heads=14, num_key_value_heads=2, max_position_embeddings=32768,
-                  rope_theta=1_000_000.0, rms_norm_eps=1e-6, tie_word_embeddings=True)
-TINY = dict(QWEN25_05B, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-            num_key_value_heads=2)
+QWEN25_05B = dict(
+    vocab_size=151936,
+    hidden_size=896,
+    intermediate_size=4864,
+    num_hidden_layers=24,
+    num_attention_heads=14,
+    num_key_value_heads=2,
+    max_position_embeddings=32768,
+    rope_theta=1_000_000.0,
+    rms_norm_eps=1e-6,
+    tie_word_embeddings=True,
+)
+TINY = dict(
+    QWEN25_05B, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2
+)
 PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L4": 121e12, "T4": 65e12}
 
 
@@ -123,8 +133,10 @@ def dpo_check(model, args, device):
 
     reset_peak()
     seconds = timed(step, args.steps)
-    print(f"DPO  {pairs} pairs x 2 x {args.seq} tokens: {2 * pairs * args.seq / seconds:,.0f} tokens/s "
-          f"(sfdpo; TRL ratio: bench/dpo_vs_trl.py)  peak memory {peak_gib()}")
+    print(
+        f"DPO  {pairs} pairs x 2 x {args.seq} tokens: {2 * pairs * args.seq / seconds:,.0f} tokens/s "
+        f"(sfdpo; TRL ratio: bench/dpo_vs_trl.py)  peak memory {peak_gib()}"
+    )
 
 
 @torch.no_grad()
@@ -135,13 +147,23 @@ def sampling_check(model, args, device):
 
     def run():
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
-            model.generate(input_ids=prompts, attention_mask=torch.ones_like(prompts), do_sample=True, temperature=1.0,
-                           num_return_sequences=8, max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens,
-                           pad_token_id=0, top_k=0)
+            model.generate(
+                input_ids=prompts,
+                attention_mask=torch.ones_like(prompts),
+                do_sample=True,
+                temperature=1.0,
+                num_return_sequences=8,
+                max_new_tokens=args.new_tokens,
+                min_new_tokens=args.new_tokens,
+                pad_token_id=0,
+                top_k=0,
+            )
 
     seconds = timed(run, 1, warmup=1)
-    print(f"Sampling K=8, {args.prompts} prompts, {args.new_tokens} new tokens: "
-          f"{args.prompts * 8 * args.new_tokens / seconds:,.0f} new tokens/s  peak memory {peak_gib()}")
+    print(
+        f"Sampling K=8, {args.prompts} prompts, {args.new_tokens} new tokens: "
+        f"{args.prompts * 8 * args.new_tokens / seconds:,.0f} new tokens/s  peak memory {peak_gib()}"
+    )
 
 
 def main():
@@ -166,8 +188,10 @@ def main():
     if args.compile:
         model.model.compile()
     name = torch.cuda.get_device_name() if device.type == "cuda" else "CPU"
-    print(f"device {name}; model {sum(p.numel() for p in model.parameters()) / 1e6:.0f}M parameters; "
-          f"attention {args.attn}; compile {args.compile}; gradient checkpointing {args.gradient_checkpointing}")
+    print(
+        f"device {name}; model {sum(p.numel() for p in model.parameters()) / 1e6:.0f}M parameters; "
+        f"attention {args.attn}; compile {args.compile}; gradient checkpointing {args.gradient_checkpointing}"
+    )
     sft_check(model, args, device)
     dpo_check(model, args, device)
     sampling_check(model, args, device)

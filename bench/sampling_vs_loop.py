@@ -24,9 +24,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 FALLBACK_PROMPTS = [
-    "Explain what a hash table is.", "Write a short poem about autumn.", "What is the capital of France?",
-    "Give three tips for learning a new language.", "Summarize the causes of World War I in a paragraph.",
-    "How do vaccines work?", "Write a haiku about the sea.", "What is 17 times 23?",
+    "Explain what a hash table is.",
+    "Write a short poem about autumn.",
+    "What is the capital of France?",
+    "Give three tips for learning a new language.",
+    "Summarize the causes of World War I in a paragraph.",
+    "How do vaccines work?",
+    "Write a haiku about the sea.",
+    "What is 17 times 23?",
 ]
 
 
@@ -52,8 +57,13 @@ def main(argv=None) -> int:
     ap.add_argument("--prompts", type=int, default=32)
     ap.add_argument("--max-new-tokens", type=int, default=64)
     ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default); on a shared "
-                    "machine 1 avoids the stalls of oversubscribed threads")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch CPU threads (0: torch's default); on a shared "
+        "machine 1 avoids the stalls of oversubscribed threads",
+    )
     args = ap.parse_args(argv)
 
     import torch
@@ -68,8 +78,10 @@ def main(argv=None) -> int:
     model = models.load_model(args.model).eval()
     eot = end_of_turn_id(tok)
     prompts = load_prompts(args.prompts)
-    print(f"model={args.model} prompts={len(prompts)} max_new_tokens={args.max_new_tokens} "
-          f"batch_size={args.batch_size} torch_threads={torch.get_num_threads()} device=cpu")
+    print(
+        f"model={args.model} prompts={len(prompts)} max_new_tokens={args.max_new_tokens} "
+        f"batch_size={args.batch_size} torch_threads={torch.get_num_threads()} device=cpu"
+    )
 
     # --- naive loop: one prompt at a time
     def loop(ps):
@@ -77,9 +89,15 @@ def main(argv=None) -> int:
         for p in ps:
             ids = tok(prompt_text(tok, p), return_tensors="pt", add_special_tokens=False)
             with torch.no_grad():
-                out = model.generate(**ids, max_new_tokens=args.max_new_tokens, do_sample=False,
-                                     eos_token_id=eot, pad_token_id=tok.pad_token_id, use_cache=True)
-            new = out[0, ids["input_ids"].shape[1]:]
+                out = model.generate(
+                    **ids,
+                    max_new_tokens=args.max_new_tokens,
+                    do_sample=False,
+                    eos_token_id=eot,
+                    pad_token_id=tok.pad_token_id,
+                    use_cache=True,
+                )
+            new = out[0, ids["input_ids"].shape[1] :]
             tokens += count_new(new, eot)
             texts.append(tok.decode(new, skip_special_tokens=True).strip())
         return texts, tokens
@@ -90,7 +108,7 @@ def main(argv=None) -> int:
 
     def counting_generate(**kw):
         out = real_generate(**kw)
-        for row in out[:, kw["input_ids"].shape[1]:]:
+        for row in out[:, kw["input_ids"].shape[1] :]:
             counted["tokens"] += count_new(row, eot)
         return out
 
@@ -98,8 +116,12 @@ def main(argv=None) -> int:
 
     def batched(ps):
         counted["tokens"] = 0
-        texts = [r[0] for r in sampling.generate(model, tok, ps, k=1, temperature=0.0,
-                                                 max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)]
+        texts = [
+            r[0]
+            for r in sampling.generate(
+                model, tok, ps, k=1, temperature=0.0, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size
+            )
+        ]
         return texts, counted["tokens"]
 
     # warm-up (first-call allocations, lazy imports) for both paths, not timed
@@ -117,8 +139,10 @@ def main(argv=None) -> int:
     same = sum(a == b for a, b in zip(batch_texts, loop_texts))
     print(f"sampling.generate : {batch_tokens} new tokens in {batch_s:.1f} s = {batch_tps:.1f} tok/s")
     print(f"per-prompt loop   : {loop_tokens} new tokens in {loop_s:.1f} s = {loop_tps:.1f} tok/s")
-    print(f"speed-up: {batch_tps / loop_tps:.2f}x tokens/s, {loop_s / batch_s:.2f}x wall time (target >= 3x); "
-          f"identical greedy answers: {same}/{len(prompts)}")
+    print(
+        f"speed-up: {batch_tps / loop_tps:.2f}x tokens/s, {loop_s / batch_s:.2f}x wall time (target >= 3x); "
+        f"identical greedy answers: {same}/{len(prompts)}"
+    )
     return 0
 
 

@@ -17,9 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CELLS = Path(__file__).parent / "notebook_cells"
 REPO_URL = "https://github.com/sfdpo/sfdpo"
 
-INSTALL = '''import sys
+INSTALL = """import sys
 if "google.colab" in sys.modules:  # on Colab: install the kit (a no-op everywhere else)
-    get_ipython().system("pip -q install 'sfdpo[gpu] @ git+{repo}'")'''
+    get_ipython().system("pip -q install 'sfdpo[gpu] @ git+{repo}'")"""
 
 
 def header(name: str, title: str) -> str:
@@ -32,16 +32,24 @@ def build(module_path: Path) -> Path:
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     name = module_path.stem
-    cells = [nbformat.v4.new_markdown_cell(header(name, mod.TITLE) + "\n\n" + mod.INTRO.strip()),
-             nbformat.v4.new_code_cell(INSTALL.format(repo=REPO_URL)),
-             nbformat.v4.new_code_cell(mod.IMPORTS.strip() + "\n\n_before = set(globals())  # names that are not parameters")]
+    cells = [
+        nbformat.v4.new_markdown_cell(header(name, mod.TITLE) + "\n\n" + mod.INTRO.strip()),
+        nbformat.v4.new_code_cell(INSTALL.format(repo=REPO_URL)),
+        nbformat.v4.new_code_cell(
+            mod.IMPORTS.strip() + "\n\n_before = set(globals())  # names that are not parameters"
+        ),
+    ]
     params = nbformat.v4.new_code_cell(
         "# Parameters (papermill overrides these; defaults are the offline CPU demo)\n"
-        + mod.PARAMETERS.strip() + "\n\n_defaults = defaults_of(globals(), _before)")
+        + mod.PARAMETERS.strip()
+        + "\n\n_defaults = defaults_of(globals(), _before)"
+    )
     params.metadata["tags"] = ["parameters"]
     cells.append(params)
     # every notebook writes figures: create the folder once, after the parameters are checked
-    cells.append(nbformat.v4.new_code_cell(mod.CHECK.strip() + "\nPath(figures_dir).mkdir(parents=True, exist_ok=True)"))
+    cells.append(
+        nbformat.v4.new_code_cell(mod.CHECK.strip() + "\nPath(figures_dir).mkdir(parents=True, exist_ok=True)")
+    )
     for kind, text in mod.CELLS:
         text = text.strip("\n")
         cells.append(nbformat.v4.new_markdown_cell(text) if kind == "md" else nbformat.v4.new_code_cell(text))

@@ -19,51 +19,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file, fsync and rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; results are meant to be shared
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+from .files import _fsync_dir, atomic_write_text
 
 
 def trainable_state(model) -> dict[str, torch.Tensor]:
@@ -71,8 +31,17 @@ def trainable_state(model) -> dict[str, torch.Tensor]:
     return {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
 
 
-def save_checkpoint(run_dir: str | Path, step: int, model, optimizer, scheduler, state: dict,
-                    rank: int = 0, world_size: int = 1, keep: int = 2) -> Path:
+def save_checkpoint(
+    run_dir: str | Path,
+    step: int,
+    model,
+    optimizer,
+    scheduler,
+    state: dict,
+    rank: int = 0,
+    world_size: int = 1,
+    keep: int = 2,
+) -> Path:
     """Write ``run_dir/step-XXXXXX`` atomically and point ``latest`` at it; keep the newest ``keep``.
 
     In a multi-process run every rank calls this: rank 0 writes the shared files, each rank its RNG

@@ -33,8 +33,9 @@ def end_of_turn_id(tokenizer) -> int:
 
 def prompt_text(tokenizer, prompt: str) -> str:
     """The prompt as the model sees it at generation time (chat template + assistant header)."""
-    return tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                         add_generation_prompt=True)
+    return tokenizer.apply_chat_template(
+        [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+    )
 
 
 def _ids(tokenizer, text: str) -> list[int]:
@@ -50,8 +51,10 @@ def tokenize_example(tokenizer, prompt: str, response: str) -> dict:
     full_ids = _ids(tokenizer, full)
     n = len(prompt_ids)
     if full_ids[:n] != prompt_ids:
-        raise DataError("the rendered prompt is not a token prefix of the rendered conversation "
-                        "(chat template or tokenizer merges across the boundary)")
+        raise DataError(
+            "the rendered prompt is not a token prefix of the rendered conversation "
+            "(chat template or tokenizer merges across the boundary)"
+        )
     eot = end_of_turn_id(tokenizer)
     try:
         end = full_ids.index(eot, n) + 1  # include the end-of-turn token, drop what follows it
@@ -72,8 +75,9 @@ def _fit(example: dict, max_prompt_tokens: int, max_response_tokens: int) -> tup
     return {"input_ids": example["input_ids"][:end], "labels": example["labels"][:end], "prompt_len": n}, True
 
 
-def tokenize_sft(rows: list[dict], tokenizer, max_prompt_tokens: int = 300, max_response_tokens: int = 450,
-                 dataset: str = "sft") -> tuple[list[dict], SkipReport]:
+def tokenize_sft(
+    rows: list[dict], tokenizer, max_prompt_tokens: int = 300, max_response_tokens: int = 450, dataset: str = "sft"
+) -> tuple[list[dict], SkipReport]:
     """Tokenized SFT examples. The budgets here are a safety net above the data-prep truncation
     (the chat template adds a few tokens); rows over them are counted, never silently dropped."""
     report = SkipReport(dataset)
@@ -81,8 +85,9 @@ def tokenize_sft(rows: list[dict], tokenizer, max_prompt_tokens: int = 300, max_
     for i, row in enumerate(rows):
         report.seen += 1
         try:
-            ex, cut = _fit(tokenize_example(tokenizer, row["prompt"], row["response"]),
-                           max_prompt_tokens, max_response_tokens)
+            ex, cut = _fit(
+                tokenize_example(tokenizer, row["prompt"], row["response"]), max_prompt_tokens, max_response_tokens
+            )
         except DataError as err:
             report.skip(str(err), i)
             continue
@@ -92,8 +97,9 @@ def tokenize_sft(rows: list[dict], tokenizer, max_prompt_tokens: int = 300, max_
     return out, report
 
 
-def tokenize_pairs(rows: list[dict], tokenizer, max_prompt_tokens: int = 300, max_response_tokens: int = 450,
-                   dataset: str = "pairs") -> tuple[list[dict], SkipReport]:
+def tokenize_pairs(
+    rows: list[dict], tokenizer, max_prompt_tokens: int = 300, max_response_tokens: int = 450, dataset: str = "pairs"
+) -> tuple[list[dict], SkipReport]:
     """Tokenized preference pairs ``{"chosen": example, "rejected": example}``.
 
     Skipped and counted: empty chosen/rejected, identical chosen and rejected, a prompt that alone
@@ -109,8 +115,12 @@ def tokenize_pairs(rows: list[dict], tokenizer, max_prompt_tokens: int = 300, ma
                     raise DataError(f"field {name!r} missing or empty")
             if row["chosen"].strip() == row["rejected"].strip():
                 raise DataError("chosen == rejected")
-            chosen, _ = _fit(tokenize_example(tokenizer, row["prompt"], row["chosen"]), max_prompt_tokens, max_response_tokens)
-            rejected, _ = _fit(tokenize_example(tokenizer, row["prompt"], row["rejected"]), max_prompt_tokens, max_response_tokens)
+            chosen, _ = _fit(
+                tokenize_example(tokenizer, row["prompt"], row["chosen"]), max_prompt_tokens, max_response_tokens
+            )
+            rejected, _ = _fit(
+                tokenize_example(tokenizer, row["prompt"], row["rejected"]), max_prompt_tokens, max_response_tokens
+            )
         except DataError as err:
             report.skip(str(err), i)
             continue
@@ -118,18 +128,37 @@ def tokenize_pairs(rows: list[dict], tokenizer, max_prompt_tokens: int = 300, ma
     return out, report
 
 
+def pad(id_lists: list[list[int]], pad_token_id: int, side: str = "right", labels: list[list[int]] | None = None):
+    """Pad token lists to one width: ``input_ids``, ``attention_mask`` and ``position_ids`` (0, 1, ... over
+    the real tokens of each row), plus ``labels`` (-100 on padding) when given.
+
+    ``side="right"`` for training (the loss ignores the padding at the end), ``"left"`` for generation and
+    next-token scoring (the last real token of every row sits in the last column).
+    """
+    if side not in ("left", "right"):
+        raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+    width = max(len(ids) for ids in id_lists)
+    out = {
+        "input_ids": torch.full((len(id_lists), width), pad_token_id, dtype=torch.long),
+        "attention_mask": torch.zeros((len(id_lists), width), dtype=torch.long),
+    }
+    if labels is not None:
+        out["labels"] = torch.full((len(id_lists), width), IGNORE, dtype=torch.long)
+    for row, ids in enumerate(id_lists):
+        span = slice(width - len(ids), width) if side == "left" else slice(0, len(ids))
+        out["input_ids"][row, span] = torch.tensor(ids, dtype=torch.long)
+        out["attention_mask"][row, span] = 1
+        if labels is not None:
+            out["labels"][row, span] = torch.tensor(labels[row], dtype=torch.long)
+    out["position_ids"] = (out["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+    return out
+
+
 def pad_right(examples: list[dict], pad_token_id: int) -> dict[str, torch.Tensor]:
-    """Right-pad for training: ``input_ids``, ``attention_mask`` and ``labels`` (-100 on padding)."""
-    width = max(len(e["input_ids"]) for e in examples)
-    ids = torch.full((len(examples), width), pad_token_id, dtype=torch.long)
-    labels = torch.full((len(examples), width), IGNORE, dtype=torch.long)
-    mask = torch.zeros((len(examples), width), dtype=torch.long)
-    for row, e in enumerate(examples):
-        n = len(e["input_ids"])
-        ids[row, :n] = torch.tensor(e["input_ids"])
-        labels[row, :n] = torch.tensor(e["labels"])
-        mask[row, :n] = 1
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    """Right-pad tokenized examples for training: ``input_ids``, ``attention_mask``, ``labels``."""
+    batch = pad([e["input_ids"] for e in examples], pad_token_id, "right", [e["labels"] for e in examples])
+    del batch["position_ids"]  # right padding: the model's default positions are already right
+    return batch
 
 
 @dataclass
@@ -152,8 +181,9 @@ class PairCollator:
         return batch
 
 
-def length_grouped_batches(lengths: list[int], batch_size: int, seed: int, epoch: int,
-                           group_factor: int = 32) -> list[list[int]]:
+def length_grouped_batches(
+    lengths: list[int], batch_size: int, seed: int, epoch: int, group_factor: int = 32
+) -> list[list[int]]:
     """Seeded batches of similar lengths: shuffle, sort within windows, shuffle the batches.
 
     Depends only on (seed, epoch), so a resumed run sees exactly the same batches.
@@ -165,7 +195,7 @@ def length_grouped_batches(lengths: list[int], batch_size: int, seed: int, epoch
     window = batch_size * group_factor
     batches = []
     for start in range(0, len(order), window):
-        chunk = sorted(order[start:start + window], key=lambda i: -lengths[i])
-        batches += [chunk[j:j + batch_size] for j in range(0, len(chunk), batch_size)]
+        chunk = sorted(order[start : start + window], key=lambda i: -lengths[i])
+        batches += [chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size)]
     perm = torch.randperm(len(batches), generator=g).tolist()
     return [batches[i] for i in perm]

@@ -20,8 +20,16 @@ import re
 from .winrate import win_rate
 
 CATEGORIES = [
-    "math_reasoning", "general_knowledge", "science_explanation", "creative_writing", "professional_writing",
-    "instructions_procedures", "multilingual", "open_discussion", "imitation_writing", "classification",
+    "math_reasoning",
+    "general_knowledge",
+    "science_explanation",
+    "creative_writing",
+    "professional_writing",
+    "instructions_procedures",
+    "multilingual",
+    "open_discussion",
+    "imitation_writing",
+    "classification",
 ]
 
 _KEYWORDS = {
@@ -61,20 +69,39 @@ def categorise(rows: list[dict], classifier=keyword_category) -> tuple[list[str]
 
 def api_category(prompt: str, chat) -> str:
     """LLM classifier for online users: ``chat(text) -> str`` is any chat-completion call."""
-    answer = chat("Classify the request into exactly one of these categories and answer with the category name "
-                  f"only: {', '.join(CATEGORIES)}.\n\nRequest: {prompt}").strip().lower()
+    answer = (
+        chat(
+            "Classify the request into exactly one of these categories and answer with the category name "
+            f"only: {', '.join(CATEGORIES)}.\n\nRequest: {prompt}"
+        )
+        .strip()
+        .lower()
+    )
     return next((c for c in CATEGORIES if c in answer), "general_knowledge")
 
 
-def loss_rates(scores_model: list[float], scores_reference: list[float], categories: list[str], seed: int = 0) -> list[dict]:
+def loss_rates(
+    scores_model: list[float], scores_reference: list[float], categories: list[str], seed: int = 0
+) -> list[dict]:
     """Per category: how often the model *loses* to the reference (ties ½), with n and a 95% CI.
 
     ``loss rate = 1 − win rate(model vs reference)``. Rows are sorted worst first (the study's
     Figure 11 table).
     """
     result = win_rate(scores_model, scores_reference, categories=categories, seed=seed)
-    rows = [{"category": c, "n": r.n, "losses": r.losses, "ties": r.ties, "wins": r.wins, "loss_rate": 1 - r.rate,
-             "ci_low": 1 - r.ci_high, "ci_high": 1 - r.ci_low} for c, r in result.by_category.items()]
+    rows = [
+        {
+            "category": c,
+            "n": r.n,
+            "losses": r.losses,
+            "ties": r.ties,
+            "wins": r.wins,
+            "loss_rate": 1 - r.rate,
+            "ci_low": 1 - r.ci_high,
+            "ci_high": 1 - r.ci_low,
+        }
+        for c, r in result.by_category.items()
+    ]
     return sorted(rows, key=lambda r: (-r["loss_rate"], -r["n"], r["category"]))
 
 
@@ -90,8 +117,9 @@ def _normalise(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def pool_prompts(pool: list[dict], categories: list[str], n_per_category: int, exclude: list[str],
-                 seed: int = 0) -> list[dict]:
+def pool_prompts(
+    pool: list[dict], categories: list[str], n_per_category: int, exclude: list[str], seed: int = 0
+) -> list[dict]:
     """New prompts of the given categories from a reserve pool, never one of ``exclude`` (evaluation and
     training prompts), de-duplicated, seeded. Raises if the pool has too few."""
     seen = {_normalise(p) for p in exclude}

@@ -94,7 +94,9 @@ def first_turn(messages, dataset: str, row_index: int) -> tuple[str, str]:
     where = f"{dataset} row {row_index}: messages"
     if not isinstance(messages, list):
         raise DataError(f"{where}: expected a list of messages, got {type(messages).__name__}")
-    msgs = messages[1:] if messages and isinstance(messages[0], dict) and messages[0].get("role") == "system" else messages
+    msgs = (
+        messages[1:] if messages and isinstance(messages[0], dict) and messages[0].get("role") == "system" else messages
+    )
     if len(msgs) < 2:
         raise DataError(f"{where}: needs a user turn and an assistant reply, got {len(msgs)} message(s)")
     offset = len(messages) - len(msgs)
@@ -127,8 +129,10 @@ def _raw_rows(source: str, demo_file: str, hub_name: str, split: str, config=Non
     elif Path(source).is_file():
         rows = read_jsonl(source)
     else:
-        raise ValueError(f"source must be 'demo', 'hub', a folder laid out like sfdpo_helpers/demo_data "
-                         f"or a JSONL file, got {source!r}")
+        raise ValueError(
+            f"source must be 'demo', 'hub', a folder laid out like sfdpo_helpers/demo_data "
+            f"or a JSONL file, got {source!r}"
+        )
     return rows[:limit] if limit is not None else rows
 
 
@@ -232,6 +236,7 @@ def subset(rows: list, n: int | None, seed: int = 0) -> list:
 
 # --- lengths, percentiles and truncation (the study's Table 1) -------------------------------
 
+
 def token_lengths(rows: list[dict], tokenizer, field_name: str) -> np.ndarray:
     """Number of tokens of ``row[field_name]`` (no special tokens) for every row."""
     enc = tokenizer([r[field_name] for r in rows], add_special_tokens=False)["input_ids"]
@@ -253,8 +258,13 @@ def _truncate(text: str, tokenizer, max_tokens: int) -> tuple[str, bool]:
     return tokenizer.decode(ids[:max_tokens]), True
 
 
-def prepare_sft(rows: list[dict], tokenizer, max_prompt_tokens: int = 255, max_response_tokens: int = 420,
-                min_response_chars: int = 75) -> tuple[list[dict], dict]:
+def prepare_sft(
+    rows: list[dict],
+    tokenizer,
+    max_prompt_tokens: int = 255,
+    max_response_tokens: int = 420,
+    min_response_chars: int = 75,
+) -> tuple[list[dict], dict]:
     """Drop short responses, then truncate prompts and responses to their token budgets.
 
     Returns the rows and a dict counting what each step did, e.g.
@@ -288,6 +298,6 @@ def train_eval_split(rows: list, eval_fraction: float = 0.05, seed: int = 0) -> 
 
 def write_jsonl(rows: list[dict], path: str | Path) -> None:
     """Write rows atomically (temporary name, fsync, rename)."""
-    from .checkpoints import atomic_write_text
+    from .files import atomic_write_text
 
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))

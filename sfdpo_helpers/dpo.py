@@ -67,8 +67,15 @@ def _fingerprint(model, examples: list[dict]) -> str:
 
 
 @torch.no_grad()
-def precompute_reference(model, examples: list[dict], pad_token_id: int, batch_size: int = 8,
-                         cache_dir: str | Path | None = None, chunk_size: int | None = None, progress: bool = True) -> list[dict]:
+def precompute_reference(
+    model,
+    examples: list[dict],
+    pad_token_id: int,
+    batch_size: int = 8,
+    cache_dir: str | Path | None = None,
+    chunk_size: int | None = None,
+    progress: bool = True,
+) -> list[dict]:
     """Add ``ref_chosen`` / ``ref_rejected`` (summed log-probs under π_ref) to every pair.
 
     With ``cache_dir`` the values are stored as ``ref_logps-<fingerprint>.json`` (the fingerprint
@@ -76,7 +83,7 @@ def precompute_reference(model, examples: list[dict], pad_token_id: int, batch_s
     """
     from tqdm.auto import tqdm
 
-    from .checkpoints import atomic_write_text
+    from .files import atomic_write_text
 
     cache = Path(cache_dir) / f"ref_logps-{_fingerprint(model, examples)}.json" if cache_dir else None
     if cache is not None and cache.exists():
@@ -89,7 +96,7 @@ def precompute_reference(model, examples: list[dict], pad_token_id: int, batch_s
         values = []
         with reference_context(model):
             for start in tqdm(range(0, len(examples), batch_size), desc="reference log-probs", disable=not progress):
-                batch = {k: v.to(device) for k, v in collate(examples[start:start + batch_size]).items()}
+                batch = {k: v.to(device) for k, v in collate(examples[start : start + batch_size]).items()}
                 chosen, rejected = pair_logps(model, batch, chunk_size)
                 values += list(zip(chosen.tolist(), rejected.tolist()))
         model.train(was_training)
@@ -116,8 +123,16 @@ def dpo_batch_terms(model, batch, objective: DPOSettings, reference_model=None, 
     else:
         with torch.no_grad(), reference_context(reference_model):
             ref_chosen, ref_rejected = pair_logps(reference_model, batch, chunk_size)
-    terms = dpo_family_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, objective.beta,
-                            objective.dpop_weight, objective.kl_weight, objective.dpop_in_sigmoid)
+    terms = dpo_family_loss(
+        policy_chosen,
+        policy_rejected,
+        ref_chosen,
+        ref_rejected,
+        objective.beta,
+        objective.dpop_weight,
+        objective.kl_weight,
+        objective.dpop_in_sigmoid,
+    )
     terms["logps_chosen"], terms["logps_rejected"] = policy_chosen.detach(), policy_rejected.detach()
     return terms
 
@@ -125,21 +140,35 @@ def dpo_batch_terms(model, batch, objective: DPOSettings, reference_model=None, 
 def metric_sums(terms: dict) -> dict:
     """TRL-named metrics, summed over the pairs of a batch (the loop divides by the pair count)."""
     r_c, r_r = terms["rewards_chosen"], terms["rewards_rejected"]
-    return {"rewards/chosen": r_c.sum(), "rewards/rejected": r_r.sum(),
-            "rewards/accuracies": (r_c > r_r).float().sum(), "rewards/margins": (r_c - r_r).sum(),
-            "logps/chosen": terms["logps_chosen"].sum(), "logps/rejected": terms["logps_rejected"].sum(),
-            "dpo": terms["dpo"].sum(), "dpop": terms["dpop"].sum(), "kl": terms["kl"].sum()}
+    return {
+        "rewards/chosen": r_c.sum(),
+        "rewards/rejected": r_r.sum(),
+        "rewards/accuracies": (r_c > r_r).float().sum(),
+        "rewards/margins": (r_c - r_r).sum(),
+        "logps/chosen": terms["logps_chosen"].sum(),
+        "logps/rejected": terms["logps_rejected"].sum(),
+        "dpo": terms["dpo"].sum(),
+        "dpop": terms["dpop"].sum(),
+        "kl": terms["kl"].sum(),
+    }
 
 
 @torch.no_grad()
-def eval_pairs(model, examples: list[dict], objective: DPOSettings, pad_token_id: int, batch_size: int = 8,
-               reference_model=None, chunk_size: int | None = None) -> dict:
+def eval_pairs(
+    model,
+    examples: list[dict],
+    objective: DPOSettings,
+    pad_token_id: int,
+    batch_size: int = 8,
+    reference_model=None,
+    chunk_size: int | None = None,
+) -> dict:
     """Mean DPO loss, reward accuracy and margin on held-out pairs."""
     collate = PrecomputedPairCollator(pad_token_id) if "ref_chosen" in examples[0] else PairCollator(pad_token_id)
     device = next(model.parameters()).device
     sums, n = {}, 0
     for start in range(0, len(examples), batch_size):
-        batch = {k: v.to(device) for k, v in collate(examples[start:start + batch_size]).items()}
+        batch = {k: v.to(device) for k, v in collate(examples[start : start + batch_size]).items()}
         terms = dpo_batch_terms(model, batch, objective, reference_model, chunk_size)
         for k, v in {"loss": terms["loss"].sum(), **metric_sums(terms)}.items():
             sums[k] = sums.get(k, 0.0) + float(v)
@@ -164,26 +193,45 @@ def _training_autocast(settings: TrainSettings):
     return torch.autocast("cuda", dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
 
 
-def train_dpo(model, tokenizer, pairs: list[dict], settings: TrainSettings, run_dir, objective: DPOSettings | None = None,
-              reference: str = "precomputed", eval_pairs_rows: list[dict] | None = None, max_prompt_tokens: int = 300,
-              max_response_tokens: int = 450, ref_cache_dir=None, monitor_fn=None, resume: bool = True,
-              progress: bool = True, on_micro_batch=None):
+def train_dpo(
+    model,
+    tokenizer,
+    pairs: list[dict],
+    settings: TrainSettings,
+    run_dir,
+    objective: DPOSettings | None = None,
+    reference: str = "precomputed",
+    eval_pairs_rows: list[dict] | None = None,
+    max_prompt_tokens: int = 300,
+    max_response_tokens: int = 450,
+    ref_cache_dir=None,
+    monitor_fn=None,
+    resume: bool = True,
+    progress: bool = True,
+    on_micro_batch=None,
+):
     """Tokenize pairs, get π_ref's log-probs, train. Returns (history, skip report)."""
     if reference not in ("precomputed", "model"):
         raise ValueError(f"reference must be 'precomputed' or 'model', got {reference!r}")
     objective = objective or DPOSettings()
     model.to("cuda" if torch.cuda.is_available() else "cpu")  # the device train() will use
     examples, report = tokenize_pairs(pairs, tokenizer, max_prompt_tokens, max_response_tokens, "dpo pairs")
-    held_out = tokenize_pairs(eval_pairs_rows, tokenizer, max_prompt_tokens, max_response_tokens, "dpo eval")[0] if eval_pairs_rows else []
+    held_out = (
+        tokenize_pairs(eval_pairs_rows, tokenizer, max_prompt_tokens, max_response_tokens, "dpo eval")[0]
+        if eval_pairs_rows
+        else []
+    )
     pad = tokenizer.pad_token_id
     ref_model = None
     if reference == "precomputed":
         with _training_autocast(settings):  # the reference must see the same precision as the policy will
-            examples = precompute_reference(model, examples, pad, settings.micro_batch_size, ref_cache_dir,
-                                            settings.chunk_size, progress)
+            examples = precompute_reference(
+                model, examples, pad, settings.micro_batch_size, ref_cache_dir, settings.chunk_size, progress
+            )
             if held_out:
-                held_out = precompute_reference(model, held_out, pad, settings.micro_batch_size, ref_cache_dir,
-                                                settings.chunk_size, False)
+                held_out = precompute_reference(
+                    model, held_out, pad, settings.micro_batch_size, ref_cache_dir, settings.chunk_size, False
+                )
         collate = PrecomputedPairCollator(pad)
     else:
         ref_model = model if hasattr(model, "disable_adapter") else frozen_copy(model)  # same device as model
@@ -196,9 +244,25 @@ def train_dpo(model, tokenizer, pairs: list[dict], settings: TrainSettings, run_
         return terms["loss"].sum(), metric_sums(terms)
 
     def eval_fn(m):
-        return eval_pairs(m, held_out, objective, pad, settings.micro_batch_size, ref_model, settings.chunk_size) if held_out else {}
+        return (
+            eval_pairs(m, held_out, objective, pad, settings.micro_batch_size, ref_model, settings.chunk_size)
+            if held_out
+            else {}
+        )
 
     lengths = [len(e["chosen"]["input_ids"]) + len(e["rejected"]["input_ids"]) for e in examples]
-    history = train(model, examples, collate, loss_sum, lambda b: b["pair_index"].shape[0], lengths, settings,
-                    run_dir, eval_fn=eval_fn, monitor_fn=monitor_fn, resume=resume, progress=progress)
+    history = train(
+        model,
+        examples,
+        collate,
+        loss_sum,
+        lambda b: b["pair_index"].shape[0],
+        lengths,
+        settings,
+        run_dir,
+        eval_fn=eval_fn,
+        monitor_fn=monitor_fn,
+        resume=resume,
+        progress=progress,
+    )
     return history, report

@@ -164,9 +164,17 @@ def word_tokenize(text: str) -> list[str]:
 
 # Arguments that IFEval expects as integers (a string "3" would fail later).
 _INT_ARGS = {
-    "num_sentences", "num_placeholders", "num_bullets", "num_highlights",
-    "num_sections", "num_paragraphs", "nth_paragraph", "frequency",
-    "num_words", "let_frequency", "capital_frequency",
+    "num_sentences",
+    "num_placeholders",
+    "num_bullets",
+    "num_highlights",
+    "num_sections",
+    "num_paragraphs",
+    "nth_paragraph",
+    "frequency",
+    "num_words",
+    "let_frequency",
+    "capital_frequency",
 }
 
 
@@ -214,17 +222,13 @@ def _build_checker(instruction_id: str, kwargs: Mapping | None, prompt: str, row
     cls = _registry().get(instruction_id)
     if cls is None:
         raise ValueError(
-            f"{where}unknown instruction id {instruction_id!r}; "
-            f"supported: {', '.join(supported_instructions())}"
+            f"{where}unknown instruction id {instruction_id!r}; supported: {', '.join(supported_instructions())}"
         )
     kwargs = {k: v for k, v in dict(kwargs or {}).items() if v is not None}
     expected = _expected_args(cls)
     for key in kwargs:
         if key not in expected:
-            raise ValueError(
-                f"{where}instruction {instruction_id!r} got unexpected kwarg {key!r}; "
-                f"expected {expected}"
-            )
+            raise ValueError(f"{where}instruction {instruction_id!r} got unexpected kwarg {key!r}; expected {expected}")
     for key in expected:
         if key not in kwargs:
             raise ValueError(
@@ -233,17 +237,12 @@ def _build_checker(instruction_id: str, kwargs: Mapping | None, prompt: str, row
             )
         value = kwargs[key]
         if key in _INT_ARGS and (not isinstance(value, int) or isinstance(value, bool)):
-            raise ValueError(
-                f"{where}instruction {instruction_id!r}: kwarg {key!r} must be an int, "
-                f"got {value!r}"
-            )
+            raise ValueError(f"{where}instruction {instruction_id!r}: kwarg {key!r} must be an int, got {value!r}")
     checker = cls(instruction_id)
     try:
         checker.build_description(**kwargs)
     except (ValueError, TypeError, KeyError) as exc:
-        raise ValueError(
-            f"{where}instruction {instruction_id!r}: bad kwargs {kwargs!r}: {exc!r}"
-        ) from exc
+        raise ValueError(f"{where}instruction {instruction_id!r}: bad kwargs {kwargs!r}: {exc!r}") from exc
     args = checker.get_instruction_args()
     if args and "prompt" in args:  # IFEval's evaluation_lib does this too
         checker.build_description(prompt=prompt)
@@ -279,12 +278,8 @@ class _Row:
         self.ids = list(row["instruction_id_list"])
         kwargs = list(row.get("kwargs") or [{}] * len(self.ids))
         if len(kwargs) != len(self.ids):
-            raise ValueError(
-                f"row {index}: {len(self.ids)} instruction ids but {len(kwargs)} kwargs dicts"
-            )
-        self.checkers = [
-            _build_checker(iid, kw, self.prompt, row=index) for iid, kw in zip(self.ids, kwargs)
-        ]
+            raise ValueError(f"row {index}: {len(self.ids)} instruction ids but {len(kwargs)} kwargs dicts")
+        self.checkers = [_build_checker(iid, kw, self.prompt, row=index) for iid, kw in zip(self.ids, kwargs)]
 
     def results(self, response: str, loose: bool) -> list[bool]:
         return [_follows(c, response, loose) for c in self.checkers]
@@ -394,9 +389,7 @@ def _model_device(model):
 
 
 def _chat_text(tokenizer, messages: list[dict], add_generation_prompt: bool) -> str:
-    return tokenizer.apply_chat_template(
-        messages, tokenize=False, add_generation_prompt=add_generation_prompt
-    )
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
 
 
 def _left_padded(id_lists: list[list[int]], pad_id: int, device):
@@ -407,8 +400,8 @@ def _left_padded(id_lists: list[list[int]], pad_id: int, device):
     ids = torch.full((len(id_lists), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(id_lists), width), dtype=torch.long)
     for i, row in enumerate(id_lists):
-        ids[i, width - len(row):] = torch.tensor(row, dtype=torch.long)
-        mask[i, width - len(row):] = 1
+        ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
+        mask[i, width - len(row) :] = 1
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     return ids.to(device), mask.to(device), positions.to(device)
 
@@ -489,7 +482,10 @@ class RewardModelJudge:
     @staticmethod
     def _load(name, tokenizer, dtype, trust_remote_code):
         from transformers import (
-            AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer,
+            AutoConfig,
+            AutoModelForCausalLM,
+            AutoModelForSequenceClassification,
+            AutoTokenizer,
         )
 
         config = AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code)
@@ -527,10 +523,7 @@ class RewardModelJudge:
         import torch
 
         if self.causal_lm:
-            ids = [
-                self.tokenizer(t, add_special_tokens=False)["input_ids"]
-                for t in self._texts(prompts, responses)
-            ]
+            ids = [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in self._texts(prompts, responses)]
             return _last_logits(self.model, ids, _pad_id(self.tokenizer))[:, 0].tolist()
         enc = self._encode(prompts, responses).to(_model_device(self.model))
         with torch.no_grad():
@@ -672,10 +665,7 @@ class ApiJudge:
         self.n_requests = 0  # HTTP requests actually sent, retries included
 
     def __repr__(self) -> str:
-        return (
-            f"ApiJudge(base_url={self.base_url!r}, model={self.model!r}, "
-            f"api_key_env={self.api_key_env!r})"
-        )
+        return f"ApiJudge(base_url={self.base_url!r}, model={self.model!r}, api_key_env={self.api_key_env!r})"
 
     def cache_key(self, prompt: str, response: str) -> str:
         """SHA-256 of (model, prompt, response)."""
@@ -784,8 +774,9 @@ class SelfJudge:
     explicit position ids, so batching does not change scores.
     """
 
-    def __init__(self, model, tokenizer, batch_size: int = 8, template: str = SELF_JUDGE_TEMPLATE,
-                 answer_prefix: str = ""):
+    def __init__(
+        self, model, tokenizer, batch_size: int = 8, template: str = SELF_JUDGE_TEMPLATE, answer_prefix: str = ""
+    ):
         self.model, self.tokenizer = model.eval(), tokenizer
         self.batch_size, self.template, self.answer_prefix = int(batch_size), template, answer_prefix
         self.digit_ids = {k: _single_token_ids(tokenizer, str(k)) for k in range(1, 10)}
@@ -812,7 +803,7 @@ class SelfJudge:
 
         _check_lengths(prompts, responses)
         rows = [self._ids(p, r) for p, r in zip(prompts, responses)]
-        out = [self._batch_probs(rows[i:i + self.batch_size]) for i in range(0, len(rows), self.batch_size)]
+        out = [self._batch_probs(rows[i : i + self.batch_size]) for i in range(0, len(rows), self.batch_size)]
         return torch.cat(out) if out else torch.zeros((0, 10))
 
     def _batch_probs(self, rows: list[list[int]]):

@@ -59,7 +59,7 @@ def token_logps(model, input_ids, attention_mask, labels, chunk_size: int | None
     row = keep.nonzero()[:, 0]
     pieces = []
     for start in range(0, hidden.shape[0], chunk_size):
-        h, t = hidden[start:start + chunk_size], targets[start:start + chunk_size]
+        h, t = hidden[start : start + chunk_size], targets[start : start + chunk_size]
         if torch.is_grad_enabled() and h.requires_grad:
             pieces.append(checkpoint(_chunk_logps, h, head.weight, head.bias, t, use_reentrant=False))
         else:
@@ -123,8 +123,16 @@ def kl_penalty(policy_chosen, policy_rejected, ref_chosen, ref_rejected):
     return 0.5 * ((ref_chosen - policy_chosen) + (ref_rejected - policy_rejected))
 
 
-def dpo_family_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta: float = 0.1,
-                    dpop_weight: float = 0.0, kl_weight: float = 0.0, dpop_in_sigmoid: bool = False) -> dict:
+def dpo_family_loss(
+    policy_chosen,
+    policy_rejected,
+    ref_chosen,
+    ref_rejected,
+    beta: float = 0.1,
+    dpop_weight: float = 0.0,
+    kl_weight: float = 0.0,
+    dpop_in_sigmoid: bool = False,
+) -> dict:
     """The study's objective, per pair:
 
     ``L = −log σ(β·Δ) + λ_P · max(0, log π_ref(y⁺) − log π(y⁺)) + λ_KL · KL``    (study's DPO-P, additive)
@@ -144,5 +152,11 @@ def dpo_family_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, be
     else:
         dpo, r_c, r_r = dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta)
         loss = dpo + dpop_weight * penalty + kl_weight * kl
-    return {"loss": loss, "dpo": dpo.detach(), "dpop": penalty.detach(), "kl": kl.detach(),
-            "rewards_chosen": r_c, "rewards_rejected": r_r}
+    return {
+        "loss": loss,
+        "dpo": dpo.detach(),
+        "dpop": penalty.detach(),
+        "kl": kl.detach(),
+        "rewards_chosen": r_c,
+        "rewards_rejected": r_r,
+    }

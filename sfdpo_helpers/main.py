@@ -43,8 +43,9 @@ def last_notebook_defaults() -> dict:
     return {k: _value(v["default"]) for k, v in pm.inspect_notebook(str(notebook_paths()[-1])).items()}
 
 
-def run_notebooks(out_dir: Path, overrides: dict, only: list[str] | None = None,
-                  figures_dir: Path = ROOT / "figures") -> list[tuple[str, float]]:
+def run_notebooks(
+    out_dir: Path, overrides: dict, only: list[str] | None = None, figures_dir: Path = ROOT / "figures"
+) -> list[tuple[str, float]]:
     """Execute the notebooks in order; stop at the first failure (papermill names the cell)."""
     import logging
 
@@ -53,8 +54,13 @@ def run_notebooks(out_dir: Path, overrides: dict, only: list[str] | None = None,
     # papermill's log_output goes through its logger at INFO: show the notebooks' printed progress
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("  | %(message)s"))
-    handler.addFilter(lambda record: not str(record.msg).startswith(("Executing", "Ending Cell", "Input Notebook",
-                                                                      "Output Notebook", "Working directory")))
+    handler.addFilter(
+        lambda record: (
+            not str(record.msg).startswith(
+                ("Executing", "Ending Cell", "Input Notebook", "Output Notebook", "Working directory")
+            )
+        )
+    )
     log = logging.getLogger("papermill")
     if not log.handlers:
         log.addHandler(handler)
@@ -70,8 +76,15 @@ def run_notebooks(out_dir: Path, overrides: dict, only: list[str] | None = None,
         params = {k: v for k, v in params.items() if k in accepted}
         print(f"\n=== {path.name}  {params}", flush=True)
         start = time.time()
-        pm.execute_notebook(str(path), str(executed / path.name), parameters=params, cwd=str(NOTEBOOKS),
-                            log_output=True, progress_bar=True, kernel_name="python3")
+        pm.execute_notebook(
+            str(path),
+            str(executed / path.name),
+            parameters=params,
+            cwd=str(NOTEBOOKS),
+            log_output=True,
+            progress_bar=True,
+            kernel_name="python3",
+        )
         timings.append((path.name, time.time() - start))
         print(f"=== {path.name} done in {timings[-1][1]:.0f} s", flush=True)
     return timings
@@ -82,8 +95,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "runs" / "main"), help="output folder (default runs/main)")
     ap.add_argument("--only", nargs="*", help="notebook numbers to run, e.g. 01 02")
     ap.add_argument("--no-summary", action="store_true", help="skip the results summary at the end")
-    ap.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                    help="parameter for every notebook that has it (Python literal or string)")
+    ap.add_argument(
+        "-p",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="parameter for every notebook that has it (Python literal or string)",
+    )
     args = ap.parse_args(argv)
     overrides = {k: _value(v) for k, v in args.p}
     start = time.time()
@@ -93,8 +112,14 @@ def main(argv: list[str] | None = None) -> int:
 
         print("\n=== results summary (every model vs the base and vs each other)", flush=True)
         settings = {**last_notebook_defaults(), **overrides}
-        summarise(args.out, overrides.get("figures_dir", ROOT / "figures"), overrides.get("base_model", "embedded"),
-                  settings["n_eval_prompts"], settings["max_new_tokens"], settings["gen_batch_size"])
+        summarise(
+            args.out,
+            overrides.get("figures_dir", ROOT / "figures"),
+            overrides.get("base_model", "embedded"),
+            settings["n_eval_prompts"],
+            settings["max_new_tokens"],
+            settings["gen_batch_size"],
+        )
         print((Path(args.out) / "results.md").read_text())
     print("\nMain job finished:")
     for name, seconds in timings:

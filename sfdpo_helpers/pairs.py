@@ -40,12 +40,13 @@ def mix_pairs(rs_pairs: list[dict], dataset_pairs: list[dict], fraction: float, 
     rs_by_prompt = {p["prompt"]: p for p in rs_pairs}
     order = list(range(len(dataset_pairs)))
     random.Random(seed).shuffle(order)
-    take_rs = set(order[:round(fraction * len(dataset_pairs))])
+    take_rs = set(order[: round(fraction * len(dataset_pairs))])
     return [rs_by_prompt.get(p["prompt"], p) if i in take_rs else p for i, p in enumerate(dataset_pairs)]
 
 
-def reward_gap_pairs(prompt: str, responses: list[str], rewards: list[float], tau: float = 1.0,
-                     eta: float = 0.85) -> list[dict]:
+def reward_gap_pairs(
+    prompt: str, responses: list[str], rewards: list[float], tau: float = 1.0, eta: float = 0.85
+) -> list[dict]:
     """Ordered pairs (y_j ≻ y_l) with σ((r_j − r_l)/τ) > η (Khaki et al. 2024, Algorithm 1)."""
     if len(responses) != len(rewards):
         raise ValueError(f"{len(responses)} responses but {len(rewards)} rewards")
@@ -55,8 +56,15 @@ def reward_gap_pairs(prompt: str, responses: list[str], rewards: list[float], ta
     for j, rj in enumerate(rewards):
         for l, rl in enumerate(rewards):
             if j != l and 1 / (1 + math.exp(-(rj - rl) / tau)) > eta:
-                pairs.append({"prompt": prompt, "chosen": responses[j], "rejected": responses[l],
-                              "reward_chosen": rj, "reward_rejected": rl})
+                pairs.append(
+                    {
+                        "prompt": prompt,
+                        "chosen": responses[j],
+                        "rejected": responses[l],
+                        "reward_chosen": rj,
+                        "reward_rejected": rl,
+                    }
+                )
     return pairs
 
 
@@ -79,8 +87,9 @@ def select_best_and_bottom3(responses: list[str], rewards: list[float], rng: ran
     return best, rng.choice(bottom)
 
 
-def self_improvement_pairs(prompts: list[str], samples: list[list[str]], rewards: list[list[float]],
-                           seed: int = 0) -> tuple[list[dict], Counter]:
+def self_improvement_pairs(
+    prompts: list[str], samples: list[list[str]], rewards: list[list[float]], seed: int = 0
+) -> tuple[list[dict], Counter]:
     """Apply :func:`select_best_and_bottom3` to every prompt; dropped prompts are counted by reason."""
     rng = random.Random(seed)
     pairs, dropped = [], Counter()
@@ -93,6 +102,13 @@ def self_improvement_pairs(prompts: list[str], samples: list[list[str]], rewards
         if responses[c].strip() == responses[r].strip():
             dropped["chosen text == rejected text"] += 1
             continue
-        pairs.append({"prompt": prompt, "chosen": responses[c], "rejected": responses[r],
-                      "reward_chosen": scores[c], "reward_rejected": scores[r]})
+        pairs.append(
+            {
+                "prompt": prompt,
+                "chosen": responses[c],
+                "rejected": responses[r],
+                "reward_chosen": scores[c],
+                "reward_rejected": scores[r],
+            }
+        )
     return pairs, dropped

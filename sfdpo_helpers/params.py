@@ -28,8 +28,9 @@ def _type_ok(default, value) -> bool:
     return isinstance(value, type(default))
 
 
-def check_parameters(namespace: dict, before: set, defaults: dict, positive=(), non_negative=(),
-                     choices: dict | None = None) -> dict:
+def check_parameters(
+    namespace: dict, before: set, defaults: dict, positive=(), non_negative=(), choices: dict | None = None
+) -> dict:
     """Validate the notebook's parameters after papermill's injection; return them as a dict."""
     unknown = sorted(k for k in namespace if k not in before and k not in defaults and not k.startswith("_"))
     if unknown:
@@ -37,7 +38,9 @@ def check_parameters(namespace: dict, before: set, defaults: dict, positive=(), 
     params = {k: namespace[k] for k in defaults}
     for k, default in defaults.items():
         if not _type_ok(default, params[k]):
-            raise ParameterError(f"parameter {k}={params[k]!r} should be {type(default).__name__} like its default {default!r}")
+            raise ParameterError(
+                f"parameter {k}={params[k]!r} should be {type(default).__name__} like its default {default!r}"
+            )
     for k in positive:
         if params[k] is not None and params[k] <= 0:
             raise ParameterError(f"parameter {k} must be positive, got {params[k]!r}")

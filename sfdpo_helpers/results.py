@@ -30,7 +30,9 @@ ORDER = ["sft", "dpo", "rsdpo1", "rsdpo2", "rsdpo3", "selfimprove1", "selfimprov
 def model_paths(out_dir: Path, base_model: str = "embedded") -> dict[str, str]:
     """``{"base": base_model, "sft": ".../models/sft", ...}`` in pipeline order."""
     found = {p.name: str(p) for p in sorted((out_dir / "models").glob("*")) if (p / "config.json").exists()}
-    ordered = [n for n in ORDER if n in found] + sorted(n for n in found if n not in ORDER and not n.startswith("sweep"))
+    ordered = [n for n in ORDER if n in found] + sorted(
+        n for n in found if n not in ORDER and not n.startswith("sweep")
+    )
     return {"base": base_model, **{n: found[n] for n in ordered}}
 
 
@@ -40,9 +42,11 @@ def table2(histories: dict[str, list[dict]]) -> pd.DataFrame:
     runs = {}
     for name, history in histories.items():
         epoch_at = {r["step"]: r["epoch"] for r in history if "epoch" in r}
-        runs[name] = {f"epoch {epoch_at[r['step']]:.2f}":
-                      f"{r['win_rate']:.3f} [{r['win_rate_ci_low']:.3f}, {r['win_rate_ci_high']:.3f}]"
-                      for r in history if "win_rate" in r and r["step"] in epoch_at}
+        runs[name] = {
+            f"epoch {epoch_at[r['step']]:.2f}": f"{r['win_rate']:.3f} [{r['win_rate_ci_low']:.3f}, {r['win_rate_ci_high']:.3f}]"
+            for r in history
+            if "win_rate" in r and r["step"] in epoch_at
+        }
     return pd.DataFrame(runs).T
 
 
@@ -53,45 +57,79 @@ def table3_pairs(names: list[str]) -> list[tuple[str, str]]:
     return [(a, b) for a, b in wanted if a in names and b in names]
 
 
-def summarise(out_dir: str | Path, figures_dir: str | Path, base_model: str = "embedded", n_eval_prompts: int = 64,
-              max_new_tokens: int = 96, batch_size: int = 32, seed: int = 0) -> pd.DataFrame:
+def summarise(
+    out_dir: str | Path,
+    figures_dir: str | Path,
+    base_model: str = "embedded",
+    n_eval_prompts: int = 64,
+    max_new_tokens: int = 96,
+    batch_size: int = 32,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Write ``results.md``/``results.csv`` and the overview figure; return the win-rate table."""
     out_dir, figures_dir = Path(out_dir), Path(figures_dir)
     rows = data.subset(data.read_jsonl(out_dir / "data" / "eval_prompts.jsonl"), n_eval_prompts, seed)
     prompts = [r["prompt"] for r in rows]
     judge = evaluation.make_judge("verifiable", rows)
     paths = model_paths(out_dir, base_model)
-    answers = {n: evaluation.answers_of(p, prompts, out_dir / "responses", max_new_tokens, batch_size, seed)
-               for n, p in paths.items()}
+    answers = {
+        n: evaluation.answers_of(p, prompts, out_dir / "responses", max_new_tokens, batch_size, seed)
+        for n, p in paths.items()
+    }
     scores = {n: judge.score(prompts, a) for n, a in answers.items()}
     names = list(paths)
     vs_base = evaluation.compare(scores, [(n, "base") for n in names[1:]], seed=seed)
     vs_each = evaluation.compare(scores, [(a, b) for a, b in itertools.combinations(names[1:], 2)][::-1], seed=seed)
     table = pd.DataFrame([r.as_row() for r in vs_base + vs_each])
     table3 = evaluation.compare(scores, table3_pairs(names), seed=seed)
-    table2_runs = table2({p.parent.name: json.loads(p.read_text())
-                          for p in sorted(out_dir.glob("checkpoints/rsdpo*/history.json"))})
-    accuracy = pd.DataFrame({n: {k: v for k, v in judges.evaluate(rows, a).items() if isinstance(v, float)}
-                             for n, a in answers.items()}).T
+    table2_runs = table2(
+        {p.parent.name: json.loads(p.read_text()) for p in sorted(out_dir.glob("checkpoints/rsdpo*/history.json"))}
+    )
+    accuracy = pd.DataFrame(
+        {n: {k: v for k, v in judges.evaluate(rows, a).items() if isinstance(v, float)} for n, a in answers.items()}
+    ).T
     out_dir.mkdir(parents=True, exist_ok=True)
     table.to_csv(out_dir / "results.csv", index=False)
     accuracy.to_csv(out_dir / "results_ifeval_accuracy.csv")
     table2_runs.to_csv(out_dir / "results_table2.csv")
     pd.DataFrame([r.as_row() for r in table3]).to_csv(out_dir / "results_table3.csv", index=False)
-    text = ["# Results", "", f"Held-out demo prompts: n = {len(prompts)} (seed {seed}), greedy answers of at most "
-            f"{max_new_tokens} new tokens, verifiable (IFEval-style) judge; a win counts 1, a tie ½, a loss 0; "
-            "95% bootstrap CI over prompts.", "", "## Every model vs the base model", "", winrate.to_markdown(vs_base),
-            "", "## Models vs each other", "", winrate.to_markdown(vs_each) if vs_each else "(one model only)", "",
-            "## IFEval-style accuracy on the same prompts", "", accuracy.round(3).to_markdown(), "",
-            "## Table 2: RS-DPO vs DPO during training (notebook 05's monitor prompts)", "",
-            table2_runs.to_markdown() if len(table2_runs) else "(no RS-DPO runs)", "",
-            "## Table 3 (on the prompts above)", "", winrate.to_markdown(table3) if table3 else "(models missing)", ""]
-    from .checkpoints import atomic_write_text
+    text = [
+        "# Results",
+        "",
+        f"Held-out demo prompts: n = {len(prompts)} (seed {seed}), greedy answers of at most "
+        f"{max_new_tokens} new tokens, verifiable (IFEval-style) judge; a win counts 1, a tie ½, a loss 0; "
+        "95% bootstrap CI over prompts.",
+        "",
+        "## Every model vs the base model",
+        "",
+        winrate.to_markdown(vs_base),
+        "",
+        "## Models vs each other",
+        "",
+        winrate.to_markdown(vs_each) if vs_each else "(one model only)",
+        "",
+        "## IFEval-style accuracy on the same prompts",
+        "",
+        accuracy.round(3).to_markdown(),
+        "",
+        "## Table 2: RS-DPO vs DPO during training (notebook 05's monitor prompts)",
+        "",
+        table2_runs.to_markdown() if len(table2_runs) else "(no RS-DPO runs)",
+        "",
+        "## Table 3 (on the prompts above)",
+        "",
+        winrate.to_markdown(table3) if table3 else "(models missing)",
+        "",
+    ]
+    from .files import atomic_write_text
 
     atomic_write_text(out_dir / "results.md", "\n".join(text))
     if vs_base:
-        plots.win_rate_bars([{"name": r.model, "rate": r.rate, "ci_low": r.ci_low, "ci_high": r.ci_high} for r in vs_base],
-                            figures_dir / "win_rate_overview.png", f"win rate vs the base model (n={len(prompts)})")
+        plots.win_rate_bars(
+            [{"name": r.model, "rate": r.rate, "ci_low": r.ci_low, "ci_high": r.ci_high} for r in vs_base],
+            figures_dir / "win_rate_overview.png",
+            f"win rate vs the base model (n={len(prompts)})",
+        )
     return table
 
 

@@ -35,8 +35,18 @@ def _encode_left(tokenizer, prompts: list[str], device):
 
 
 @torch.no_grad()
-def generate(model, tokenizer, prompts: list[str], k: int = 1, temperature: float = 0.7, top_p: float = 1.0,
-             max_new_tokens: int = 256, batch_size: int = 32, seed: int = 0, progress: bool = False) -> list[list[str]]:
+def generate(
+    model,
+    tokenizer,
+    prompts: list[str],
+    k: int = 1,
+    temperature: float = 0.7,
+    top_p: float = 1.0,
+    max_new_tokens: int = 256,
+    batch_size: int = 32,
+    seed: int = 0,
+    progress: bool = False,
+) -> list[list[str]]:
     """``k`` responses for each prompt (``result[i][j]`` is sample j of prompt i).
 
     ``temperature=0`` is greedy decoding (then the k samples are identical). Seeded: the same
@@ -51,34 +61,63 @@ def generate(model, tokenizer, prompts: list[str], k: int = 1, temperature: floa
         raise ValueError(f"temperature must be >= 0, got {temperature}")
     device = next(model.parameters()).device
     eot = end_of_turn_id(tokenizer)
-    lengths = [len(ids) for ids in tokenizer([prompt_text(tokenizer, p) for p in prompts], add_special_tokens=False)["input_ids"]]
+    lengths = [
+        len(ids)
+        for ids in tokenizer([prompt_text(tokenizer, p) for p in prompts], add_special_tokens=False)["input_ids"]
+    ]
     order = sorted(range(len(prompts)), key=lambda i: lengths[i])  # token lengths: least padding per batch
     per_batch = max(1, batch_size // k)
     out: list[list[str]] = [[] for _ in prompts]
     was_training = model.training
     model.eval()
     for b, start in enumerate(tqdm(range(0, len(order), per_batch), desc="sample", disable=not progress)):
-        idx = order[start:start + per_batch]
+        idx = order[start : start + per_batch]
         enc = _encode_left(tokenizer, [prompts[i] for i in idx], device)
         torch.manual_seed(seed * 100_003 + b)
-        sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0} if temperature > 0 else {"do_sample": False}
-        gen = model.generate(**enc, max_new_tokens=max_new_tokens, num_return_sequences=k, eos_token_id=eot,
-                             pad_token_id=tokenizer.pad_token_id, use_cache=True, **sampling)
-        texts = tokenizer.batch_decode(gen[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+        sampling = (
+            {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0}
+            if temperature > 0
+            else {"do_sample": False}
+        )
+        gen = model.generate(
+            **enc,
+            max_new_tokens=max_new_tokens,
+            num_return_sequences=k,
+            eos_token_id=eot,
+            pad_token_id=tokenizer.pad_token_id,
+            use_cache=True,
+            **sampling,
+        )
+        texts = tokenizer.batch_decode(gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
         for j, i in enumerate(idx):
-            out[i] = [t.strip() for t in texts[j * k:(j + 1) * k]]
+            out[i] = [t.strip() for t in texts[j * k : (j + 1) * k]]
     model.train(was_training)
     return out
 
 
-def generate_schedule(model, tokenizer, prompts: list[str], schedule=STUDY_SCHEDULE, max_new_tokens: int = 256,
-                      batch_size: int = 32, seed: int = 0) -> list[list[dict]]:
+def generate_schedule(
+    model,
+    tokenizer,
+    prompts: list[str],
+    schedule=STUDY_SCHEDULE,
+    max_new_tokens: int = 256,
+    batch_size: int = 32,
+    seed: int = 0,
+) -> list[list[dict]]:
     """Samples at several temperatures: ``result[i]`` lists ``{"temperature", "response"}`` dicts
     (the study's self-improvement: 2 at T=0.2, 3 at T=0.7, 3 at T=1.2)."""
     out: list[list[dict]] = [[] for _ in prompts]
     for s, (temperature, k) in enumerate(schedule):
-        responses = generate(model, tokenizer, prompts, k, temperature, max_new_tokens=max_new_tokens,
-                             batch_size=batch_size, seed=seed * 1_000_003 + s)
+        responses = generate(
+            model,
+            tokenizer,
+            prompts,
+            k,
+            temperature,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+            seed=seed * 1_000_003 + s,
+        )
         for i, rs in enumerate(responses):
             out[i] += [{"temperature": temperature, "response": r} for r in rs]
     return out
@@ -88,8 +127,16 @@ def _prompt_key(prompt: str) -> str:
     return hashlib.sha1(prompt.encode("utf-8")).hexdigest()[:16]
 
 
-def sample_to_shards(model, tokenizer, prompts: list[str], out_dir: str | Path, shard_size: int = 64,
-                     seed: int = 0, progress: bool = True, **generate_kwargs) -> list[dict]:
+def sample_to_shards(
+    model,
+    tokenizer,
+    prompts: list[str],
+    out_dir: str | Path,
+    shard_size: int = 64,
+    seed: int = 0,
+    progress: bool = True,
+    **generate_kwargs,
+) -> list[dict]:
     """Resumable sampling: shard ``n`` covers prompts ``[n*shard_size, (n+1)*shard_size)``.
 
     Each shard is written atomically once complete; on a rerun existing shards are read back,
@@ -99,7 +146,7 @@ def sample_to_shards(model, tokenizer, prompts: list[str], out_dir: str | Path, 
     """
     from tqdm.auto import tqdm
 
-    from .checkpoints import atomic_write_text
+    from .files import atomic_write_text
     from .data import read_jsonl
 
     out_dir = Path(out_dir)
@@ -107,7 +154,7 @@ def sample_to_shards(model, tokenizer, prompts: list[str], out_dir: str | Path, 
     rows: list[dict] = []
     starts = range(0, len(prompts), shard_size)
     for n, start in enumerate(tqdm(starts, desc="shards", disable=not progress)):
-        chunk = prompts[start:start + shard_size]
+        chunk = prompts[start : start + shard_size]
         path = out_dir / f"shard-{n:05d}.jsonl"
         if path.exists():
             done = read_jsonl(path)

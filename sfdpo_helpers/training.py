@@ -16,9 +16,9 @@ import json
 import math
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -98,14 +98,27 @@ def plan_steps(n_examples: int, settings: TrainSettings) -> tuple[int, int]:
 
 
 def _oom_message(settings: TrainSettings) -> str:
-    return (f"Out of GPU memory. Lower micro_batch_size (now {settings.micro_batch_size}; batch_size "
-            f"{settings.batch_size} is kept by accumulating more), the maximum prompt/response lengths, "
-            "or chunk_size; or turn on gradient checkpointing.")
+    return (
+        f"Out of GPU memory. Lower micro_batch_size (now {settings.micro_batch_size}; batch_size "
+        f"{settings.batch_size} is kept by accumulating more), the maximum prompt/response lengths, "
+        "or chunk_size; or turn on gradient checkpointing."
+    )
 
 
-def train(model, examples: list, collate: Callable, loss_sum: Callable, count: Callable, lengths: list[int],
-          settings: TrainSettings, run_dir: str | Path, eval_fn: Callable | None = None,
-          monitor_fn: Callable | None = None, resume: bool = True, progress: bool = True) -> list[dict]:
+def train(
+    model,
+    examples: list,
+    collate: Callable,
+    loss_sum: Callable,
+    count: Callable,
+    lengths: list[int],
+    settings: TrainSettings,
+    run_dir: str | Path,
+    eval_fn: Callable | None = None,
+    monitor_fn: Callable | None = None,
+    resume: bool = True,
+    progress: bool = True,
+) -> list[dict]:
     """Train ``model`` in place and return the history (one dict per step, plus eval rows).
 
     * ``loss_sum(model, batch) -> (summed loss tensor, {metric: summed value})`` for one micro-batch;
@@ -138,19 +151,31 @@ def train(model, examples: list, collate: Callable, loss_sum: Callable, count: C
     if ckpt is not None:
         state = load_checkpoint(ckpt, model, optimizer.optimizer, scheduler, rank)
         if state.get("settings") != asdict(settings):
-            raise ValueError(f"{ckpt} was written with other settings ({state.get('settings')}); "
-                             "pass resume=False (or a new out_dir) to start this run from scratch")
+            raise ValueError(
+                f"{ckpt} was written with other settings ({state.get('settings')}); "
+                "pass resume=False (or a new out_dir) to start this run from scratch"
+            )
         step, history = state["step"], state["history"]
         if acc.is_main_process:
             print(f"Resumed from {ckpt} at step {step}/{total}")
     if acc.is_main_process:
-        print(f"{len(examples)} examples, {per_epoch} steps/epoch, {total} steps, batch {settings.batch_size} = "
-              f"{world} process(es) x micro-batch {settings.micro_batch_size} x accumulation "
-              f"{math.ceil(settings.batch_size / (world * settings.micro_batch_size))}, warm-up {warmup} steps")
+        print(
+            f"{len(examples)} examples, {per_epoch} steps/epoch, {total} steps, batch {settings.batch_size} = "
+            f"{world} process(es) x micro-batch {settings.micro_batch_size} x accumulation "
+            f"{math.ceil(settings.batch_size / (world * settings.micro_batch_size))}, warm-up {warmup} steps"
+        )
 
     def save(at_step):
-        save_checkpoint(run_dir, at_step, model, optimizer.optimizer, scheduler,
-                        {"history": history, "settings": asdict(settings)}, rank, world)
+        save_checkpoint(
+            run_dir,
+            at_step,
+            model,
+            optimizer.optimizer,
+            scheduler,
+            {"history": history, "settings": asdict(settings)},
+            rank,
+            world,
+        )
         acc.wait_for_everyone()
 
     def evaluate(at_step):
@@ -173,10 +198,15 @@ def train(model, examples: list, collate: Callable, loss_sum: Callable, count: C
     while step < total:
         epoch, index = divmod(step, per_epoch)
         if epoch != batches_epoch:
-            epoch_batches, batches_epoch = length_grouped_batches(lengths, settings.batch_size, settings.seed, epoch), epoch
+            epoch_batches, batches_epoch = (
+                length_grouped_batches(lengths, settings.batch_size, settings.seed, epoch),
+                epoch,
+            )
         global_batch = epoch_batches[index]
-        micro = [global_batch[i:i + settings.micro_batch_size]
-                 for i in range(0, len(global_batch), settings.micro_batch_size)]
+        micro = [
+            global_batch[i : i + settings.micro_batch_size]
+            for i in range(0, len(global_batch), settings.micro_batch_size)
+        ]
         mine = [collate([examples[i] for i in m]) for m in micro[rank::world]]
         units = acc.reduce(torch.tensor(float(sum(count(b) for b in mine)), device=acc.device), "sum").item()
         sums: dict[str, float] = {}
@@ -197,13 +227,18 @@ def train(model, examples: list, collate: Callable, loss_sum: Callable, count: C
                 torch.distributed.all_reduce(p.grad)
         keys = sorted(sums)
         totals = acc.reduce(torch.tensor([sums[k] for k in keys], device=acc.device), "sum").tolist()
-        row = {"step": step + 1, "epoch": (step + 1) / per_epoch, "lr": scheduler.get_last_lr()[0],
-               **{k: v / units for k, v in zip(keys, totals)}}
+        row = {
+            "step": step + 1,
+            "epoch": (step + 1) / per_epoch,
+            "lr": scheduler.get_last_lr()[0],
+            **{k: v / units for k, v in zip(keys, totals)},
+        }
         if not math.isfinite(row["loss"]):
             raise NonFiniteLossError(
                 f"loss is {row['loss']} at step {step + 1} (epoch {epoch}, batch {index}, example indices "
                 f"{global_batch[:8]}{'...' if len(global_batch) > 8 else ''}); the last good checkpoint in "
-                f"{run_dir} is kept. Lower the learning rate or check these rows.")
+                f"{run_dir} is kept. Lower the learning rate or check these rows."
+            )
         if settings.max_grad_norm:
             row["grad_norm"] = float(acc.clip_grad_norm_(params, settings.max_grad_norm))
         optimizer.step()
@@ -250,5 +285,6 @@ def add_lora(model, r: int = 16, alpha: int = 32, dropout: float = 0.0):
     from peft import LoraConfig, get_peft_model
 
     targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-    return get_peft_model(model, LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets,
-                                            task_type="CAUSAL_LM"))
+    return get_peft_model(
+        model, LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets, task_type="CAUSAL_LM")
+    )

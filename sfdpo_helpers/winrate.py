@@ -155,9 +155,7 @@ def paired_win_rates(
             continue
         if len(scores) != len(base):
             raise ValueError(f"model {name!r} has {len(scores)} scores but baseline {baseline!r} has {len(base)}")
-        results.append(
-            win_rate(scores, base, categories, n_resamples, seed, model=name, baseline=baseline, **kwargs)
-        )
+        results.append(win_rate(scores, base, categories, n_resamples, seed, model=name, baseline=baseline, **kwargs))
     return results
 
 

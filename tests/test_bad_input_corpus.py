@@ -5,7 +5,6 @@ No case may surface as a traceback from inside torch or tokenizers: every error 
 (DataError, ParameterError, ValueError, FileNotFoundError) with a message naming the place.
 """
 
-import json
 
 import pytest
 
@@ -33,6 +32,7 @@ def jsonl(raw: bytes):
         path = tmp / "bad.jsonl"
         path.write_bytes(raw)
         return data.read_jsonl(path)
+
     return run
 
 
@@ -41,6 +41,7 @@ def judge(instruction, kwargs):
         from sfdpo_helpers.judges import VerifiableJudge
 
         return VerifiableJudge([{"prompt": "Write.", "instruction_id_list": [instruction], "kwargs": [kwargs]}])
+
     return run
 
 
@@ -52,6 +53,7 @@ def parameter(**injected):
         defaults = params.defaults_of(ns, before)
         ns.update(injected)
         return params.check_parameters(ns, before, defaults, positive=["n_rows", "lr"])
+
     return run
 
 
@@ -93,11 +95,26 @@ CORPUS = {
     "sft: messages not a list": (sft({"messages": "hi"}), ("error", DataError, "row 1: messages: expected a list")),
     "sft: wrong first role": (sft({"messages": GOOD[::-1]}), ("error", DataError, "messages[0].role: expected 'user'")),
     "sft: non-alternating turns": (sft({"messages": [GOOD[0], GOOD[0]]}), ("error", DataError, "messages[1].role")),
-    "sft: unknown role": (sft({"messages": [{"role": "human", "content": "x"}, GOOD[1]]}), ("error", DataError, "got 'human'")),
-    "sft: empty content": (sft({"messages": [GOOD[0], {"role": A, "content": ""}]}), ("error", DataError, "messages[1].content: empty")),
-    "sft: whitespace-only content": (sft({"messages": [{"role": U, "content": " \n\t"}, GOOD[1]]}), ("error", DataError, "content: empty")),
-    "sft: non-string content": (sft({"messages": [{"role": U, "content": ["a"]}, GOOD[1]]}), ("error", DataError, "expected a string, got list")),
-    "sft: None content": (sft({"messages": [{"role": U, "content": None}, GOOD[1]]}), ("error", DataError, "got NoneType")),
+    "sft: unknown role": (
+        sft({"messages": [{"role": "human", "content": "x"}, GOOD[1]]}),
+        ("error", DataError, "got 'human'"),
+    ),
+    "sft: empty content": (
+        sft({"messages": [GOOD[0], {"role": A, "content": ""}]}),
+        ("error", DataError, "messages[1].content: empty"),
+    ),
+    "sft: whitespace-only content": (
+        sft({"messages": [{"role": U, "content": " \n\t"}, GOOD[1]]}),
+        ("error", DataError, "content: empty"),
+    ),
+    "sft: non-string content": (
+        sft({"messages": [{"role": U, "content": ["a"]}, GOOD[1]]}),
+        ("error", DataError, "expected a string, got list"),
+    ),
+    "sft: None content": (
+        sft({"messages": [{"role": U, "content": None}, GOOD[1]]}),
+        ("error", DataError, "got NoneType"),
+    ),
     "sft: None message": (sft({"messages": [None, GOOD[1]]}), ("error", DataError, "expected a message dict")),
     "sft: single turn": (sft({"messages": GOOD[:1]}), ("error", DataError, "needs a user turn and an assistant reply")),
     "sft: duplicate prompt": (sft_skip({"messages": GOOD}), ("skip", "duplicate prompt")),
@@ -109,9 +126,18 @@ CORPUS = {
     "jsonl: truncated JSON": (jsonl(b'{"a": 1}\n{"a": \n'), ("error", DataError, "line 2: invalid JSON")),
     "jsonl: not an object": (jsonl(b'"text"\n'), ("error", DataError, "line 1: expected a JSON object")),
     "ifeval: unknown instruction id": (judge("format:made_up", {}), ("error", ValueError, "format:made_up")),
-    "ifeval: kwarg of another instruction": (judge("punctuation:no_comma", {"num_words": 3}), ("error", ValueError, "num_words")),
-    "ifeval: wrong kwarg type": (judge("length_constraints:number_words", {"num_words": "many", "relation": "at least"}), ("error", ValueError, "num_words")),
-    "papermill: unknown parameter": (parameter(n_row=5), ("error", params.ParameterError, "unknown parameter(s) ['n_row']")),
+    "ifeval: kwarg of another instruction": (
+        judge("punctuation:no_comma", {"num_words": 3}),
+        ("error", ValueError, "num_words"),
+    ),
+    "ifeval: wrong kwarg type": (
+        judge("length_constraints:number_words", {"num_words": "many", "relation": "at least"}),
+        ("error", ValueError, "num_words"),
+    ),
+    "papermill: unknown parameter": (
+        parameter(n_row=5),
+        ("error", params.ParameterError, "unknown parameter(s) ['n_row']"),
+    ),
     "papermill: wrong type": (parameter(n_rows="10"), ("error", params.ParameterError, "n_rows='10' should be int")),
     "papermill: zero size": (parameter(n_rows=0), ("error", params.ParameterError, "n_rows must be positive")),
     "papermill: negative size": (parameter(lr=-0.1), ("error", params.ParameterError, "lr must be positive")),
@@ -119,7 +145,10 @@ CORPUS = {
     "sizes: negative batch": (train_settings_negative, ("error", ValueError, "batch_size must be positive, got -1")),
     "very long content": (long_content, ("skip", "responses truncated to 420 tokens")),
     "checkpoint: folder does not exist": (checkpoint_missing, ("error", FileNotFoundError, "does not exist")),
-    "checkpoint: half-written": (checkpoint_half_written, ("error", FileNotFoundError, "incomplete: missing trainable.safetensors")),
+    "checkpoint: half-written": (
+        checkpoint_half_written,
+        ("error", FileNotFoundError, "incomplete: missing trainable.safetensors"),
+    ),
 }
 
 
@@ -188,8 +217,9 @@ def test_sigkill_during_saves_always_leaves_a_loadable_checkpoint(tmp_path, tiny
     rng = random.Random(7)
     for attempt in range(3):
         run = tmp_path / f"run{attempt}"
-        proc = subprocess.Popen([sys.executable, "-c", SAVER.format(root=root, run=str(run))],
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SAVER.format(root=root, run=str(run))], stdout=subprocess.PIPE, text=True
+        )
         for line in proc.stdout:  # wait for a few saves, then kill at a random moment inside the next ones
             if line.startswith("saved 3"):
                 break

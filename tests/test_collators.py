@@ -3,8 +3,16 @@
 import pytest
 import torch
 
-from sfdpo_helpers.collators import (IGNORE, PairCollator, end_of_turn_id, length_grouped_batches, pad_right,
-                                     tokenize_example, tokenize_pairs, tokenize_sft)
+from sfdpo_helpers.collators import (
+    IGNORE,
+    PairCollator,
+    end_of_turn_id,
+    length_grouped_batches,
+    pad_right,
+    tokenize_example,
+    tokenize_pairs,
+    tokenize_sft,
+)
 from sfdpo_helpers.data import DataError
 
 CASES = [
@@ -98,4 +106,4 @@ def test_length_grouped_batches_are_a_seeded_partition():
     # grouping cuts padding compared with a random order
     pad = lambda bs: sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in bs)
     rand = torch.randperm(103, generator=torch.Generator().manual_seed(0)).tolist()
-    assert pad(a) < pad([rand[i:i + 8] for i in range(0, 103, 8)]) / 2
+    assert pad(a) < pad([rand[i : i + 8] for i in range(0, 103, 8)]) / 2

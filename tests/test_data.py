@@ -80,7 +80,7 @@ def test_invalid_utf8_and_json_name_file_and_line(tmp_path):
     path.write_text('{"a": 1}\n{"a": \n')
     with pytest.raises(DataError, match=r"line 2: invalid JSON"):
         data.read_jsonl(path)
-    path.write_text('[1, 2]\n')
+    path.write_text("[1, 2]\n")
     with pytest.raises(DataError, match=r"line 1: expected a JSON object"):
         data.read_jsonl(path)
     with pytest.raises(FileNotFoundError, match="no such file"):

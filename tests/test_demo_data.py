@@ -19,9 +19,16 @@ SHARED_IFEVAL = ROOT.parent / "shared" / "data" / "ifeval" / "ifeval_dev.jsonl"
 FILES = ["sft.jsonl", "pairs.jsonl", "eval_prompts.jsonl", "prompt_pool.jsonl", "DATA_CARD.md"]
 
 CATEGORIES = {
-    "math_reasoning", "general_knowledge", "science_explanation", "creative_writing",
-    "professional_writing", "instructions_procedures", "multilingual", "open_discussion",
-    "imitation_writing", "classification",
+    "math_reasoning",
+    "general_knowledge",
+    "science_explanation",
+    "creative_writing",
+    "professional_writing",
+    "instructions_procedures",
+    "multilingual",
+    "open_discussion",
+    "imitation_writing",
+    "classification",
 }
 META = {"category", "instruction_id_list", "kwargs"}
 
@@ -63,13 +70,15 @@ def check_meta(row):
 
 def check_conversation(messages, prompt=None):
     assert [m["role"] for m in messages] == ["user", "assistant"]
-    assert all(set(m) == {"role", "content"} and isinstance(m["content"], str) and m["content"].strip()
-               for m in messages)
+    assert all(
+        set(m) == {"role", "content"} and isinstance(m["content"], str) and m["content"].strip() for m in messages
+    )
     if prompt is not None:
         assert messages[0]["content"] == prompt
 
 
 # --- schema and counts -------------------------------------------------------------------
+
 
 def test_files_exist_and_fit_in_5_mb():
     assert all((DEMO / f).is_file() for f in FILES)
@@ -136,8 +145,11 @@ def test_at_least_15_instruction_types_all_known_to_ifeval(sft, pairs, eval_rows
 
 
 def test_splits_are_disjoint_and_have_no_duplicates(sft, pairs, eval_rows):
-    prompts = {"sft": [sft_prompt(r) for r in sft], "pairs": [r["prompt"] for r in pairs],
-               "eval": [r["prompt"] for r in eval_rows]}
+    prompts = {
+        "sft": [sft_prompt(r) for r in sft],
+        "pairs": [r["prompt"] for r in pairs],
+        "eval": [r["prompt"] for r in eval_rows],
+    }
     for name, texts in prompts.items():
         assert len(set(texts)) == len(texts), f"duplicate prompt in {name}"
     assert not set(prompts["sft"]) & set(prompts["pairs"])
@@ -152,8 +164,10 @@ def normalise(text):
 def test_pool_is_disjoint_from_every_split_ignoring_case_and_whitespace(sft, pairs, eval_rows, pool):
     pool_texts = [normalise(r["prompt"]) for r in pool]
     assert len(set(pool_texts)) == len(pool_texts), "duplicate prompt in the pool"
-    others = {normalise(p) for p in [sft_prompt(r) for r in sft] + [r["prompt"] for r in pairs]
-              + [r["prompt"] for r in eval_rows]}
+    others = {
+        normalise(p)
+        for p in [sft_prompt(r) for r in sft] + [r["prompt"] for r in pairs] + [r["prompt"] for r in eval_rows]
+    }
     shared = [p for p in pool_texts if p in others]
     assert not shared, shared[:3]
 
@@ -168,9 +182,13 @@ def test_pool_prompts_come_from_topics_held_out_from_every_split(pool):
     assert not {t for ts in reserve_tasks.values() for t in ts} & taken_tasks
     assert not {it.uid for c in reserve for it in reserve[c]} & {it.uid for it in taken}
     # every pool prompt is a reserve task of its own category followed by its instructions
-    orphans = [r["prompt"] for r in pool
-               if not any(r["prompt"] == t or r["prompt"].startswith((t + " ", t + "\n"))
-                          for t in reserve_tasks[r["category"]])]
+    orphans = [
+        r["prompt"]
+        for r in pool
+        if not any(
+            r["prompt"] == t or r["prompt"].startswith((t + " ", t + "\n")) for t in reserve_tasks[r["category"]]
+        )
+    ]
     assert not orphans, orphans[:3]
 
 
@@ -185,11 +203,16 @@ def test_eval_prompts_come_from_held_out_topics(sft, pairs):
 
 # --- instructions: chosen follow all, rejected break one ----------------------------------
 
+
 def judge_scores(rows, prompts, responses):
     from sfdpo_helpers.judges import VerifiableJudge
 
-    judge = VerifiableJudge([{"prompt": p, "instruction_id_list": r["instruction_id_list"], "kwargs": r["kwargs"]}
-                             for p, r in zip(prompts, rows)])
+    judge = VerifiableJudge(
+        [
+            {"prompt": p, "instruction_id_list": r["instruction_id_list"], "kwargs": r["kwargs"]}
+            for p, r in zip(prompts, rows)
+        ]
+    )
     return judge.score(prompts, responses)
 
 
@@ -237,6 +260,7 @@ def test_most_answers_are_short(sft):
 
 # --- no IFEval text ----------------------------------------------------------------------
 
+
 def _words(text):
     return re.findall(r"[a-z0-9']+", text.lower())
 
@@ -247,19 +271,25 @@ def test_no_prompt_overlaps_ifeval(sft, pairs, eval_rows, pool):
     ifeval = [json.loads(line)["prompt"] for line in SHARED_IFEVAL.read_text(encoding="utf-8").splitlines()]
     exact = set(ifeval)
     normalised = {" ".join(_words(p)) for p in ifeval}
-    shingles = {tuple(w[i:i + 8]) for p in ifeval for w in [_words(p)] for i in range(len(w) - 7)}
-    texts = ([sft_prompt(r) for r in sft] + [r["prompt"] for r in pairs] + [r["prompt"] for r in eval_rows]
-             + [r["prompt"] for r in pool]
-             + [r["messages"][1]["content"] for r in sft] + [r["rejected"][1]["content"] for r in pairs])
+    shingles = {tuple(w[i : i + 8]) for p in ifeval for w in [_words(p)] for i in range(len(w) - 7)}
+    texts = (
+        [sft_prompt(r) for r in sft]
+        + [r["prompt"] for r in pairs]
+        + [r["prompt"] for r in eval_rows]
+        + [r["prompt"] for r in pool]
+        + [r["messages"][1]["content"] for r in sft]
+        + [r["rejected"][1]["content"] for r in pairs]
+    )
     assert not [t for t in texts if t in exact]
     assert not [t for t in texts if " ".join(_words(t)) in normalised]
-    near = [t for t in texts for w in [_words(t)] if any(tuple(w[i:i + 8]) in shingles for i in range(len(w) - 7))]
+    near = [t for t in texts for w in [_words(t)] if any(tuple(w[i : i + 8]) in shingles for i in range(len(w) - 7))]
     assert not near, near[:3]
     joined = "\n".join(texts)
     assert not [p for p in ifeval if len(p) > 40 and p in joined]
 
 
 # --- the generator -----------------------------------------------------------------------
+
 
 def load_generator():
     spec = importlib.util.spec_from_file_location("make_demo_data", GENERATOR)

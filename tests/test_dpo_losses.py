@@ -11,8 +11,15 @@ import torch
 
 from sfdpo_helpers import dpo as dpo_module
 from sfdpo_helpers.collators import IGNORE, PairCollator, prompt_text, tokenize_pairs
-from sfdpo_helpers.dpo import (DPOSettings, dpo_batch_terms, metric_sums, pair_logps, precompute_reference,
-                               reference_context, train_dpo)
+from sfdpo_helpers.dpo import (
+    DPOSettings,
+    dpo_batch_terms,
+    metric_sums,
+    pair_logps,
+    precompute_reference,
+    reference_context,
+    train_dpo,
+)
 from sfdpo_helpers.losses import dpo_family_loss, dpo_loss, dpo_positive_penalty, kl_penalty, sequence_logps
 from sfdpo_helpers.training import TrainSettings, add_lora
 
@@ -31,6 +38,7 @@ def one_thread():
 
 # --- the formulas, written out with plain floats --------------------------------------------------
 
+
 def neg_log_sigmoid(x: float) -> float:
     """−log σ(x), computed without overflow on either side."""
     return math.log1p(math.exp(-x)) if x >= 0 else -x + math.log1p(math.exp(x))
@@ -43,8 +51,14 @@ def hand_pair(pc, pr, rc, rr, beta, dpop_weight=0.0, kl_weight=0.0, in_sigmoid=F
     kl = 0.5 * ((rc - pc) + (rr - pr))
     dpo = neg_log_sigmoid(beta * (delta - dpop_weight * penalty)) if in_sigmoid else neg_log_sigmoid(beta * delta)
     loss = dpo + kl_weight * kl + (0.0 if in_sigmoid else dpop_weight * penalty)
-    return {"loss": loss, "dpo": dpo, "dpop": penalty, "kl": kl,
-            "rewards_chosen": beta * (pc - rc), "rewards_rejected": beta * (pr - rr)}
+    return {
+        "loss": loss,
+        "dpo": dpo,
+        "dpop": penalty,
+        "kl": kl,
+        "rewards_chosen": beta * (pc - rc),
+        "rewards_rejected": beta * (pr - rr),
+    }
 
 
 def random_logps(n=64, seed=0):
@@ -62,6 +76,7 @@ def close(a, b, tol=1e-9):
 
 
 # --- the losses equal the hand computation --------------------------------------------------------
+
 
 @pytest.mark.parametrize("beta", [0.1, 0.5])
 def test_dpo_loss_and_rewards_equal_the_formula(beta):
@@ -89,16 +104,25 @@ def test_kl_penalty_equals_the_formula():
         assert close(kl[i].item(), 0.5 * ((rc[i].item() - pc[i].item()) + (rr[i].item() - pr[i].item())))
 
 
-@pytest.mark.parametrize("dpop_weight,kl_weight,in_sigmoid", [
-    (0.0, 0.0, False), (5.0, 0.0, False), (0.0, 0.3, False), (5.0, 0.3, False),  # the study's additive DPO-P
-    (5.0, 0.0, True), (50.0, 0.3, True),                                            # Smaug's in-sigmoid DPO-P
-])
+@pytest.mark.parametrize(
+    "dpop_weight,kl_weight,in_sigmoid",
+    [
+        (0.0, 0.0, False),
+        (5.0, 0.0, False),
+        (0.0, 0.3, False),
+        (5.0, 0.3, False),  # the study's additive DPO-P
+        (5.0, 0.0, True),
+        (50.0, 0.3, True),  # Smaug's in-sigmoid DPO-P
+    ],
+)
 def test_dpo_family_loss_equals_the_formula(dpop_weight, kl_weight, in_sigmoid):
     pc, pr, rc, rr = random_logps(seed=3)
     beta = 0.1
     terms = dpo_family_loss(pc, pr, rc, rr, beta, dpop_weight, kl_weight, in_sigmoid)
     for i in range(len(pc)):
-        want = hand_pair(pc[i].item(), pr[i].item(), rc[i].item(), rr[i].item(), beta, dpop_weight, kl_weight, in_sigmoid)
+        want = hand_pair(
+            pc[i].item(), pr[i].item(), rc[i].item(), rr[i].item(), beta, dpop_weight, kl_weight, in_sigmoid
+        )
         for key, value in want.items():
             assert close(terms[key][i].item(), value), (key, i)
 
@@ -114,6 +138,7 @@ def test_in_sigmoid_dpop_is_plain_dpo_when_policy_keeps_the_chosen_likelihood():
 
 # --- hand-checked edge cases ----------------------------------------------------------------------
 
+
 def test_zero_margin_costs_log_2():
     # Δ = 0 (e.g. the policy *is* the reference, first step of every run): −log σ(0) = log 2
     x = torch.tensor([-12.0, -3.5], dtype=torch.float64)
@@ -128,7 +153,9 @@ def test_zero_margin_costs_log_2():
 
 def test_hand_values():
     # Δ = (−10 − −20) − (−12 − −18) = 4; β = 0.5: −log σ(2) = log(1 + e^−2) = 0.126928...
-    losses, r_c, r_r = dpo_loss(torch.tensor([-10.0]), torch.tensor([-20.0]), torch.tensor([-12.0]), torch.tensor([-18.0]), 0.5)
+    losses, r_c, r_r = dpo_loss(
+        torch.tensor([-10.0]), torch.tensor([-20.0]), torch.tensor([-12.0]), torch.tensor([-18.0]), 0.5
+    )
     assert losses.item() == pytest.approx(0.12692801104297263, rel=1e-6)
     assert r_c.item() == pytest.approx(1.0) and r_r.item() == pytest.approx(-1.0)
 
@@ -153,6 +180,7 @@ def test_rewards_are_detached_metrics():
 
 # --- gradient: autograd equals finite differences -------------------------------------------------
 
+
 def bigram_logps(table, sequences, prompt_len):
     """log π(y|x) of a bigram policy π(y_t | y_t−1) = softmax(table[y_t−1]), summed over the response."""
     logp = torch.log_softmax(table, dim=-1)
@@ -169,8 +197,12 @@ def test_dpo_gradient_matches_finite_differences(dpop_weight, kl_weight, in_sigm
     table = torch.randn(6, 6, generator=g, dtype=torch.float64, requires_grad=True)
     chosen = [[0, 1, 2, 3, 4], [0, 5, 5, 1]]
     rejected = [[0, 1, 4, 4], [0, 5, 2, 3, 3, 2]]
-    ref_c = bigram_logps(torch.zeros(6, 6, dtype=torch.float64), chosen, 2) + torch.tensor([0.7, -0.4], dtype=torch.float64)
-    ref_r = bigram_logps(torch.zeros(6, 6, dtype=torch.float64), rejected, 2) + torch.tensor([-0.3, 0.2], dtype=torch.float64)
+    ref_c = bigram_logps(torch.zeros(6, 6, dtype=torch.float64), chosen, 2) + torch.tensor(
+        [0.7, -0.4], dtype=torch.float64
+    )
+    ref_r = bigram_logps(torch.zeros(6, 6, dtype=torch.float64), rejected, 2) + torch.tensor(
+        [-0.3, 0.2], dtype=torch.float64
+    )
 
     def loss(t):
         pc, pr = bigram_logps(t, chosen, 2), bigram_logps(t, rejected, 2)
@@ -197,7 +229,11 @@ PARITY_ROWS = [
     {"prompt": "What is 2+2?", "chosen": "Four.", "rejected": "It is five, I think."},
     {"prompt": "Name a colour.", "chosen": "Blue is a colour.", "rejected": "No."},
     {"prompt": "Say hi in French.", "chosen": "Bonjour!", "rejected": "Hello there, friend."},
-    {"prompt": "Why is the sea salty?", "chosen": "Rivers carry dissolved minerals into it.", "rejected": "Because of fish."},
+    {
+        "prompt": "Why is the sea salty?",
+        "chosen": "Rivers carry dissolved minerals into it.",
+        "rejected": "Because of fish.",
+    },
 ]
 
 
@@ -228,14 +264,32 @@ def test_loss_and_metrics_equal_trl_dpo_trainer(tokenizer, tmp_path):
     our_policy, our_reference = copy.deepcopy(policy), copy.deepcopy(reference)  # TRL patches forward()
 
     n = len(PARITY_ROWS)
-    dataset = Dataset.from_list([{"prompt": prompt_text(tokenizer, r["prompt"]), "chosen": r["chosen"],
-                                  "rejected": r["rejected"]} for r in PARITY_ROWS])
+    dataset = Dataset.from_list(
+        [
+            {"prompt": prompt_text(tokenizer, r["prompt"]), "chosen": r["chosen"], "rejected": r["rejected"]}
+            for r in PARITY_ROWS
+        ]
+    )
     # TRL 1.16 defaults bf16=True (autocast, even on CPU; the reference pass then differs by ~1e-3 in
     # summed log-prob) and gradient checkpointing on: both off, so that TRL computes in fp32 like us.
-    config = DPOConfig(output_dir=str(tmp_path / "trl"), beta=0.1, loss_type=["sigmoid"], per_device_train_batch_size=n,
-                       max_length=512, report_to=[], use_cpu=True, bf16=False, activation_checkpointing=False,
-                       precompute_ref_log_probs=False, save_strategy="no", logging_strategy="no", disable_tqdm=True)
-    trainer = DPOTrainer(model=policy, ref_model=reference, args=config, train_dataset=dataset, processing_class=tokenizer)
+    config = DPOConfig(
+        output_dir=str(tmp_path / "trl"),
+        beta=0.1,
+        loss_type=["sigmoid"],
+        per_device_train_batch_size=n,
+        max_length=512,
+        report_to=[],
+        use_cpu=True,
+        bf16=False,
+        activation_checkpointing=False,
+        precompute_ref_log_probs=False,
+        save_strategy="no",
+        logging_strategy="no",
+        disable_tqdm=True,
+    )
+    trainer = DPOTrainer(
+        model=policy, ref_model=reference, args=config, train_dataset=dataset, processing_class=tokenizer
+    )
     inputs = trainer.data_collator([trainer.train_dataset[i] for i in range(n)])
     trl_loss = trainer.compute_loss(trainer.model, inputs).item()
     mode = "train" if trainer.model.training else "eval"
@@ -255,16 +309,26 @@ def test_loss_and_metrics_equal_trl_dpo_trainer(tokenizer, tmp_path):
     assert abs(ours["rewards/margins"]) > 1e-3  # the reference really differs: Δ ≠ 0
     assert terms["loss"].mean().item() == pytest.approx(trl_loss, abs=1e-4)
     assert abs(trl_loss - LOG2) > 1e-4
-    for key in ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies", "logps/chosen", "logps/rejected"):
+    for key in (
+        "rewards/chosen",
+        "rewards/rejected",
+        "rewards/margins",
+        "rewards/accuracies",
+        "logps/chosen",
+        "logps/rejected",
+    ):
         assert ours[key] == pytest.approx(trl[key], abs=1e-4), key
 
 
 # --- LoRA: the reference is the base model --------------------------------------------------------
 
+
 def test_lora_reference_context_gives_the_base_model(tiny, tokenizer):
     pytest.importorskip("peft")
-    rows = [{"prompt": "Name a colour.", "chosen": "Blue.", "rejected": "Seven."},
-            {"prompt": "Say hi.", "chosen": "Hi!", "rejected": "Goodbye, see you never."}]
+    rows = [
+        {"prompt": "Name a colour.", "chosen": "Blue.", "rejected": "Seven."},
+        {"prompt": "Say hi.", "chosen": "Hi!", "rejected": "Goodbye, see you never."},
+    ]
     batch = PairCollator(tokenizer.pad_token_id)(tokenize_pairs(rows, tokenizer)[0])
     args = (batch["input_ids"], batch["attention_mask"], batch["labels"])
     with torch.no_grad():
@@ -284,7 +348,10 @@ def test_lora_reference_context_gives_the_base_model(tiny, tokenizer):
 
 # --- the precomputed reference cache --------------------------------------------------------------
 
-def test_precompute_reference_is_cached_and_equals_a_fresh_computation(tiny, tokenizer, mini_dir, tmp_path, monkeypatch):
+
+def test_precompute_reference_is_cached_and_equals_a_fresh_computation(
+    tiny, tokenizer, mini_dir, tmp_path, monkeypatch
+):
     from sfdpo_helpers.data import load_pairs
 
     pairs, _ = load_pairs(str(mini_dir))
@@ -300,7 +367,9 @@ def test_precompute_reference_is_cached_and_equals_a_fresh_computation(tiny, tok
     monkeypatch.setattr(dpo_module, "pair_logps", no_forward)
     second = precompute_reference(tiny, examples, pad, batch_size=4, cache_dir=tmp_path, progress=False)
     monkeypatch.undo()
-    assert [(e["ref_chosen"], e["ref_rejected"]) for e in second] == [(e["ref_chosen"], e["ref_rejected"]) for e in first]
+    assert [(e["ref_chosen"], e["ref_rejected"]) for e in second] == [
+        (e["ref_chosen"], e["ref_rejected"]) for e in first
+    ]
 
     with torch.no_grad():  # fresh, one pair at a time (other padding than the batches of 4)
         for e in first:
@@ -311,14 +380,25 @@ def test_precompute_reference_is_cached_and_equals_a_fresh_computation(tiny, tok
 
 # --- a few steps of DPO learn the preference ------------------------------------------------------
 
+
 def test_dpo_loop_on_mini_fixture_learns_the_preference(tiny, tokenizer, mini_dir, tmp_path):
     from sfdpo_helpers.data import load_pairs
 
     torch.manual_seed(0)
     pairs = load_pairs(str(mini_dir))[0][:8]
-    settings = TrainSettings(lr=1e-3, epochs=100, batch_size=8, micro_batch_size=8, max_steps=4, warmup_ratio=0.0, seed=0)
-    history, report = train_dpo(tiny, tokenizer, pairs, settings, tmp_path / "run", eval_pairs_rows=pairs,
-                                ref_cache_dir=tmp_path, progress=False)
+    settings = TrainSettings(
+        lr=1e-3, epochs=100, batch_size=8, micro_batch_size=8, max_steps=4, warmup_ratio=0.0, seed=0
+    )
+    history, report = train_dpo(
+        tiny,
+        tokenizer,
+        pairs,
+        settings,
+        tmp_path / "run",
+        eval_pairs_rows=pairs,
+        ref_cache_dir=tmp_path,
+        progress=False,
+    )
     steps = [r for r in history if "loss" in r]
     final = [r for r in history if "eval_loss" in r][-1]
     assert len(steps) == 4 and report.kept == len(pairs)

@@ -10,7 +10,7 @@ def test_ifeval_cli_reports_the_judges_accuracies_and_caches(tmp_path, capsys, m
     argv = ["tiny", str(mini_dir / "eval_prompts.jsonl"), "--n", "3", "--max-new-tokens", "6", "--cache", str(cache)]
     assert evaluation.main(argv) == 0
     out = capsys.readouterr().out
-    printed = json.loads(out[out.index("{"):])
+    printed = json.loads(out[out.index("{") :])
     shards = sorted(cache.glob("*/shard-*.jsonl"))
     answers = [r["responses"][0] for s in shards for r in data.read_jsonl(s)]
     expected = judges.evaluate(data.read_jsonl(mini_dir / "eval_prompts.jsonl")[:3], answers)
@@ -21,4 +21,4 @@ def test_ifeval_cli_reports_the_judges_accuracies_and_caches(tmp_path, capsys, m
     assert evaluation.main(argv) == 0  # a rerun reads the cached answers back
     assert [s.stat().st_mtime_ns for s in shards] == mtimes
     out = capsys.readouterr().out
-    assert json.loads(out[out.index("{"):]) == printed
+    assert json.loads(out[out.index("{") :]) == printed

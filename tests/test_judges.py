@@ -30,63 +30,81 @@ CASES = [
     ("punctuation:no_comma", {}, "No commas here at all.", "Yes, a comma."),
     ("detectable_format:number_bullet_lists", {"num_bullets": 2}, "* one\n* two", "* one"),
     (
-        "change_case:english_lowercase", {},
+        "change_case:english_lowercase",
+        {},
         "this is a short answer written entirely in lowercase english letters.",
         "This Answer Has Capital Letters In It.",
     ),
     (
-        "change_case:english_capital", {},
+        "change_case:english_capital",
+        {},
         "THIS IS A SHORT ANSWER WRITTEN ENTIRELY IN CAPITAL ENGLISH LETTERS.",
         "this answer is written in lowercase english letters.",
     ),
     (
-        "change_case:capital_word_frequency", {"capital_frequency": 3, "capital_relation": "at least"},
-        "I LOVE NEW YORK.", "I love new york.",
+        "change_case:capital_word_frequency",
+        {"capital_frequency": 3, "capital_relation": "at least"},
+        "I LOVE NEW YORK.",
+        "I love new york.",
     ),
     (
-        "length_constraints:number_words", {"num_words": 5, "relation": "less than"},
-        "Just four words here.", "This sentence has quite a few more words than five.",
+        "length_constraints:number_words",
+        {"num_words": 5, "relation": "less than"},
+        "Just four words here.",
+        "This sentence has quite a few more words than five.",
     ),
     ("keywords:existence", {"keywords": ["banana", "apple"]}, "I like apple and banana.", "I like apple."),
     ("keywords:forbidden_words", {"forbidden_words": ["bad"]}, "All good.", "This is bad."),
     ("detectable_format:json_format", {}, '```json\n{"a": 1}\n```', "a: 1"),
     ("startend:quotation", {}, '"Hello there"', "Hello there"),
     (
-        "startend:end_checker", {"end_phrase": "Any other questions?"},
-        "Here you go. Any other questions?", "Here you go.",
+        "startend:end_checker",
+        {"end_phrase": "Any other questions?"},
+        "Here you go. Any other questions?",
+        "Here you go.",
     ),
     ("detectable_content:postscript", {"postscript_marker": "P.S."}, "Hi.\nP.S. see you", "Hi."),
     ("detectable_format:number_highlighted_sections", {"num_highlights": 2}, "*one* and *two*", "*one* only"),
     (
-        "detectable_format:multiple_sections", {"section_spliter": "Section", "num_sections": 2},
-        "Section 1\nfoo\nSection 2\nbar", "Section 1\nfoo",
+        "detectable_format:multiple_sections",
+        {"section_spliter": "Section", "num_sections": 2},
+        "Section 1\nfoo\nSection 2\nbar",
+        "Section 1\nfoo",
     ),
     ("detectable_format:title", {}, "<<My Title>>\nbody", "My Title\nbody"),
     (
-        "length_constraints:number_sentences", {"num_sentences": 3, "relation": "at least"},
-        "We went home. He sat down. Then he left.", "Dr. Smith came home at noon.",
+        "length_constraints:number_sentences",
+        {"num_sentences": 3, "relation": "at least"},
+        "We went home. He sat down. Then he left.",
+        "Dr. Smith came home at noon.",
     ),
     ("length_constraints:number_paragraphs", {"num_paragraphs": 2}, "First.\n***\nSecond.", "Only one."),
     (
-        "keywords:frequency", {"keyword": "cat", "frequency": 2, "relation": "at least"},
-        "A cat met another cat.", "One cat.",
+        "keywords:frequency",
+        {"keyword": "cat", "frequency": 2, "relation": "at least"},
+        "A cat met another cat.",
+        "One cat.",
     ),
     (
-        "keywords:letter_frequency", {"letter": "z", "let_frequency": 3, "let_relation": "at least"},
-        "Jazz and buzz.", "No such letter.",
+        "keywords:letter_frequency",
+        {"letter": "z", "let_frequency": 3, "let_relation": "at least"},
+        "Jazz and buzz.",
+        "No such letter.",
     ),
     ("detectable_content:number_placeholders", {"num_placeholders": 2}, "[name] at [address]", "[name]"),
     ("combination:repeat_prompt", {"prompt_to_repeat": "Say hi."}, "Say hi. Hi!", "Hi!"),
     ("combination:two_responses", {}, "First answer.\n******\nSecond answer.", "Just one answer."),
     (
-        "language:response_language", {"language": "fr"},
+        "language:response_language",
+        {"language": "fr"},
         "Bonjour, je suis très heureux de vous rencontrer aujourd'hui à Paris.",
         "Hello, I am very happy to meet you today in London.",
     ),
     (
         "length_constraints:nth_paragraph_first_word",
         {"num_paragraphs": 2, "nth_paragraph": 2, "first_word": "then"},
-        "First paragraph.\n\nThen the second one.", "First paragraph.\n\nAfter that.",
+        "First paragraph.\n\nThen the second one.",
+        "First paragraph.\n\nAfter that.",
     ),
     ("detectable_format:constrained_response", {}, "My answer is yes.", "Maybe so."),
 ]
@@ -111,8 +129,7 @@ def test_loose_differs_from_strict():
     assert not check_instruction("startend:quotation", {}, "p", response)
     assert check_instruction("startend:quotation", {}, "p", response, loose=True)
     rows = [
-        {"prompt": "q1", "instruction_id_list": ["startend:quotation", "punctuation:no_comma"],
-         "kwargs": [{}, {}]},
+        {"prompt": "q1", "instruction_id_list": ["startend:quotation", "punctuation:no_comma"], "kwargs": [{}, {}]},
         {"prompt": "q2", "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]},
     ]
     result = evaluate(rows, [response, "fine"])
@@ -140,10 +157,22 @@ def test_judge_accepts_a_prompt_mapping_and_rejects_unknown_prompts():
 @pytest.mark.parametrize(
     "instruction,kwargs,pattern",
     [
-        ("keywords:existence", {"keyword": ["x"]}, r"row 1: instruction 'keywords:existence' got unexpected kwarg 'keyword'"),
+        (
+            "keywords:existence",
+            {"keyword": ["x"]},
+            r"row 1: instruction 'keywords:existence' got unexpected kwarg 'keyword'",
+        ),
         ("keywords:existence", {}, r"row 1: .*'keywords:existence' is missing kwarg 'keywords'"),
-        ("length_constraints:number_words", {"num_words": "5", "relation": "at least"}, r"row 1: .*kwarg 'num_words' must be an int"),
-        ("length_constraints:number_words", {"num_words": 5, "relation": "about"}, r"row 1: .*'length_constraints:number_words': bad kwargs"),
+        (
+            "length_constraints:number_words",
+            {"num_words": "5", "relation": "at least"},
+            r"row 1: .*kwarg 'num_words' must be an int",
+        ),
+        (
+            "length_constraints:number_words",
+            {"num_words": 5, "relation": "about"},
+            r"row 1: .*'length_constraints:number_words': bad kwargs",
+        ),
         ("no_such:instruction", {}, r"row 1: unknown instruction id 'no_such:instruction'"),
     ],
 )
@@ -189,8 +218,12 @@ def test_every_ifeval_dev_row_constructs():
 # ---------------------------------------------------------------------------
 
 TEXTS = [
-    "what is the capital of france", "paris is the capital", "i do not know",
-    "write a poem about cats", "cats sleep all day long and purr", "no",
+    "what is the capital of france",
+    "paris is the capital",
+    "i do not know",
+    "write a poem about cats",
+    "cats sleep all day long and purr",
+    "no",
     "rate the response to the request below from to where is useless or wrong and is excellent",
     "answer with the number only request response rating",
 ]
@@ -212,9 +245,13 @@ def _tokenizer(split_digits=True, chat=True):
     tok.pre_tokenizer = pre_tokenizers.Sequence(splitters)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", eos_token="[EOS]")
     fast.chat_template = (
-        "{% for m in messages %}<{{ m['role'] }}> {{ m['content'] }} </s> {% endfor %}"
-        "{% if add_generation_prompt %}<assistant> {% endif %}"
-    ) if chat else None
+        (
+            "{% for m in messages %}<{{ m['role'] }}> {{ m['content'] }} </s> {% endfor %}"
+            "{% if add_generation_prompt %}<assistant> {% endif %}"
+        )
+        if chat
+        else None
+    )
     return fast
 
 
@@ -224,9 +261,15 @@ def _model(kind, tokenizer, num_labels=1):
 
     torch.manual_seed(0)
     config = transformers.Qwen2Config(
-        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-        pad_token_id=tokenizer.pad_token_id, num_labels=num_labels,
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        pad_token_id=tokenizer.pad_token_id,
+        num_labels=num_labels,
     )
     return getattr(transformers, kind)(config).eval()
 
@@ -237,8 +280,7 @@ RESPONSES = ["paris is the capital", "cats sleep all day long and purr", "i do n
 
 @pytest.mark.parametrize(
     "kind,chat",
-    [("Qwen2ForSequenceClassification", True), ("Qwen2ForSequenceClassification", False),
-     ("Qwen2ForCausalLM", True)],
+    [("Qwen2ForSequenceClassification", True), ("Qwen2ForSequenceClassification", False), ("Qwen2ForCausalLM", True)],
     ids=["classifier-chat-template", "classifier-text-pair", "causal-lm-token0"],
 )
 def test_reward_model_batching_matches_one_by_one(kind, chat):
@@ -323,10 +365,14 @@ def endpoint():
                 self.wfile.write(b'{"error": "slow down"}')
                 return
             reward = -len(body["messages"][1]["content"]) / 2
-            answer = {"choices": [{
-                "message": {"role": "assistant", "content": f"reward:{reward}"},
-                "logprobs": {"content": [{"token": "reward", "logprob": reward}]},
-            }]}
+            answer = {
+                "choices": [
+                    {
+                        "message": {"role": "assistant", "content": f"reward:{reward}"},
+                        "logprobs": {"content": [{"token": "reward", "logprob": reward}]},
+                    }
+                ]
+            }
             data = json.dumps(answer).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -347,8 +393,14 @@ def endpoint():
 
 
 def _api(endpoint, tmp_path, **kwargs):
-    options = dict(api_key_env="SFDPO_TEST_KEY", cache_path=tmp_path / "cache.jsonl",
-                   max_retries=3, requests_per_minute=None, backoff_base=0.01, timeout=10)
+    options = dict(
+        api_key_env="SFDPO_TEST_KEY",
+        cache_path=tmp_path / "cache.jsonl",
+        max_retries=3,
+        requests_per_minute=None,
+        backoff_base=0.01,
+        timeout=10,
+    )
     options.update(kwargs)
     return ApiJudge(endpoint["url"], "test/reward", **options)
 
@@ -401,8 +453,9 @@ def test_api_judge_needs_the_env_var_and_rate_limits(endpoint, tmp_path, monkeyp
 
 def test_parse_reward_formats():
     assert parse_reward({"choices": [{"message": {"content": "reward:-12.5"}}]}) == -12.5
-    only_logprobs = {"choices": [{"message": {"content": ""},
-                                  "logprobs": {"content": [{"token": "reward", "logprob": -3.0}]}}]}
+    only_logprobs = {
+        "choices": [{"message": {"content": ""}, "logprobs": {"content": [{"token": "reward", "logprob": -3.0}]}}]
+    }
     assert parse_reward(only_logprobs) == -3.0
     helpsteer = {"choices": [{"message": {"content": "helpfulness:1.5,correctness:2.25"}}]}
     assert parse_reward(helpsteer, "correctness") == 2.25
@@ -418,6 +471,11 @@ def test_import_is_light():
     import sys
 
     code = "import sys, sfdpo_helpers.judges; print(sorted({'torch','transformers','nltk'} & set(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert out.stdout.strip() == "[]"

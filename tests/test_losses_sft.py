@@ -7,9 +7,13 @@ from sfdpo_helpers.collators import pad_right, tokenize_example
 from sfdpo_helpers.losses import sequence_logps, sft_loss_sum
 from sfdpo_helpers.sft import response_token_count
 
-ROWS = [("What is 2+2?", "It is 4."), ("Name a colour.", "Blue, like the sky on a clear day."),
-        ("Say hi.", "Hi!"), ("Count to five.", "One, two, three, four, five."),
-        ("Why is the sea salty?", "Rivers carry dissolved minerals into it, and evaporation leaves the salt behind.")]
+ROWS = [
+    ("What is 2+2?", "It is 4."),
+    ("Name a colour.", "Blue, like the sky on a clear day."),
+    ("Say hi.", "Hi!"),
+    ("Count to five.", "One, two, three, four, five."),
+    ("Why is the sea salty?", "Rivers carry dissolved minerals into it, and evaporation leaves the salt behind."),
+]
 
 
 @pytest.fixture
@@ -53,8 +57,11 @@ def test_accumulated_gradient_equals_full_batch_gradient(tiny, tokenizer):
     tiny.zero_grad()
     # micro-batches of uneven size and uneven token counts: dividing each micro-batch by the
     # total token count of the whole batch gives back the full-batch gradient
-    micro = [pad_right(examples[:1], tokenizer.pad_token_id), pad_right(examples[1:4], tokenizer.pad_token_id),
-             pad_right(examples[4:], tokenizer.pad_token_id)]
+    micro = [
+        pad_right(examples[:1], tokenizer.pad_token_id),
+        pad_right(examples[1:4], tokenizer.pad_token_id),
+        pad_right(examples[4:], tokenizer.pad_token_id),
+    ]
     total = sum(response_token_count(b) for b in micro)
     assert total == n
     for b in micro:

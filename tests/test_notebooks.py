@@ -12,10 +12,28 @@ from sfdpo_helpers.main import notebook_paths, run_notebooks
 
 MINI = Path(__file__).parent / "fixtures" / "mini"
 # reduced parameters: the notebook takes those it knows (papermill's inspect), ignores the rest
-TINY = {"model": "tiny", "base_model": "tiny", "source": str(MINI), "max_steps": 2, "eval_every": 1, "save_every": 1,
-        "max_train_rows": 16, "max_new_tokens": 8, "n_eval_prompts": 6, "n_eval_pairs": 8, "n_monitor_prompts": 3,
-        "sweep_max_steps": 1, "sweep_betas": [0.5], "sweep_lrs": [1e-3], "khaki_prompts": 2, "n_new_per_category": 3, "best_of_n": 2,
-        "best_of_prompts": 3, "batch_size": 4, "micro_batch_size": 2}
+TINY = {
+    "model": "tiny",
+    "base_model": "tiny",
+    "source": str(MINI),
+    "max_steps": 2,
+    "eval_every": 1,
+    "save_every": 1,
+    "max_train_rows": 16,
+    "max_new_tokens": 8,
+    "n_eval_prompts": 6,
+    "n_eval_pairs": 8,
+    "n_monitor_prompts": 3,
+    "sweep_max_steps": 1,
+    "sweep_betas": [0.5],
+    "sweep_lrs": [1e-3],
+    "khaki_prompts": 2,
+    "n_new_per_category": 3,
+    "best_of_n": 2,
+    "best_of_prompts": 3,
+    "batch_size": 4,
+    "micro_batch_size": 2,
+}
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +83,17 @@ def test_02_trains_saves_and_plots(executed):
 
 def test_03_to_07_write_their_tables(executed):
     figures = executed / "figures"
-    for name in ("03_win_rates.csv", "03_win_rates.png", "04_dpo_loss_margin.png", "04_sweep_margins.png",
-                 "05_table2_rs_dpo.csv", "05_rs_dpo_margins.png", "06_category_loss_rates.csv", "07_table3.csv",
-                 "07_table3.md"):
+    for name in (
+        "03_win_rates.csv",
+        "03_win_rates.png",
+        "04_dpo_loss_margin.png",
+        "04_sweep_margins.png",
+        "05_table2_rs_dpo.csv",
+        "05_rs_dpo_margins.png",
+        "06_category_loss_rates.csv",
+        "07_table3.csv",
+        "07_table3.md",
+    ):
         assert (figures / name).exists(), name
     table2 = (figures / "05_table2_rs_dpo.csv").read_text()
     assert "rsdpo1" in table2 and "rsdpo3" in table2
@@ -97,15 +123,32 @@ def test_results_summary_compares_every_model(executed):
     assert list(table2.columns) == [f"epoch {epoch_at[r['step']]:.2f}" for r in judged]
     assert table2.loc["rsdpo1"].iloc[-1].startswith(f"{judged[-1]['win_rate']:.3f} [")
     table3 = pd.read_csv(executed / "results_table3.csv")
-    assert list(zip(table3.model, table3.baseline)) == [("rsdpo3", "dpo"), ("selfimprove1", "dpo"), ("selfimprove1", "rsdpo3")]
+    assert list(zip(table3.model, table3.baseline)) == [
+        ("rsdpo3", "dpo"),
+        ("selfimprove1", "dpo"),
+        ("selfimprove1", "rsdpo3"),
+    ]
     row = table[(table.model == "dpo") & (table.baseline == "rsdpo3")].iloc[0]
     assert table3.win_rate[0] == pytest.approx(1 - row.win_rate)
 
 
 def test_nbval_lax_passes_on_executed_notebooks(executed):
-    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "--nbval-lax", "-p", "no:cacheprovider",
-                          str(executed / "executed" / "01_data_prep.ipynb")],
-                         capture_output=True, text=True, cwd=executed, timeout=600)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "--nbval-lax",
+            "-p",
+            "no:cacheprovider",
+            str(executed / "executed" / "01_data_prep.ipynb"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=executed,
+        timeout=600,
+    )
     assert res.returncode == 0, res.stdout[-3000:]
 
 
@@ -113,8 +156,12 @@ def test_unknown_parameter_is_one_clear_error(tmp_path):
     import papermill as pm
 
     with pytest.raises(pm.PapermillExecutionError) as err:
-        pm.execute_notebook(str(notebook_paths(["01"])[0]), str(tmp_path / "out.ipynb"),
-                            parameters={"max_sft_row": 5, "out_dir": str(tmp_path)}, progress_bar=False)
+        pm.execute_notebook(
+            str(notebook_paths(["01"])[0]),
+            str(tmp_path / "out.ipynb"),
+            parameters={"max_sft_row": 5, "out_dir": str(tmp_path)},
+            progress_bar=False,
+        )
     assert "ParameterError" in str(err.value) and "max_sft_row" in str(err.value)
 
 
@@ -127,8 +174,13 @@ def test_papermill_sees_every_parameter():
         nb = json.loads(path.read_text())
         cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
         tree = ast.parse("".join(cell["source"]))
-        names = {t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
-                 if isinstance(t, ast.Name) and not t.id.startswith("_")}
+        names = {
+            t.id
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            for t in node.targets
+            if isinstance(t, ast.Name) and not t.id.startswith("_")
+        }
         seen = {k for k in pm.inspect_notebook(str(path)) if not k.startswith("_")}
         assert seen == names, (path.name, names ^ seen)
 

@@ -4,8 +4,13 @@ import random
 
 import pytest
 
-from sfdpo_helpers.pairs import (mix_pairs, reward_gap_pairs, rs_dpo_pairs, select_best_and_bottom3,
-                                 self_improvement_pairs)
+from sfdpo_helpers.pairs import (
+    mix_pairs,
+    reward_gap_pairs,
+    rs_dpo_pairs,
+    select_best_and_bottom3,
+    self_improvement_pairs,
+)
 
 ROWS = [{"prompt": f"p{i}", "chosen": f"good {i}", "rejected": f"bad {i}"} for i in range(10)]
 

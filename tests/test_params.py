@@ -24,14 +24,17 @@ def test_int_for_float_and_anything_for_none_default():
     assert check_parameters(ns, before, defaults)["limit"] == 50
 
 
-@pytest.mark.parametrize("injected,message", [
-    ({"stpes": 5}, r"unknown parameter\(s\) \['stpes'\]"),
-    ({"steps": "10"}, "steps='10' should be int"),
-    ({"steps": 2.5}, "steps=2.5 should be int"),
-    ({"use_lora": 1}, "use_lora=1 should be bool"),
-    ({"steps": True}, "steps=True should be int"),
-    ({"model": 3}, "model=3 should be str"),
-])
+@pytest.mark.parametrize(
+    "injected,message",
+    [
+        ({"stpes": 5}, r"unknown parameter\(s\) \['stpes'\]"),
+        ({"steps": "10"}, "steps='10' should be int"),
+        ({"steps": 2.5}, "steps=2.5 should be int"),
+        ({"use_lora": 1}, "use_lora=1 should be bool"),
+        ({"steps": True}, "steps=True should be int"),
+        ({"model": 3}, "model=3 should be str"),
+    ],
+)
 def test_bad_parameters(injected, message):
     ns, before, defaults = namespace(**injected)
     with pytest.raises(ParameterError, match=message):

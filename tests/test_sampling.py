@@ -88,8 +88,9 @@ def test_k_samples_per_prompt(tiny, tokenizer, k, batch_size):
 
 def test_seeded_sampling_is_reproducible(tiny, tokenizer):
     def run(seed):
-        return sampling.generate(tiny, tokenizer, PROMPTS, k=2, temperature=1.0, max_new_tokens=8, batch_size=4,
-                                 seed=seed)
+        return sampling.generate(
+            tiny, tokenizer, PROMPTS, k=2, temperature=1.0, max_new_tokens=8, batch_size=4, seed=seed
+        )
 
     first = run(3)
     torch.manual_seed(12345)  # the global RNG state before the call does not matter
@@ -137,8 +138,9 @@ def test_stops_at_end_of_turn(untied, tokenizer):
             assert got == ref  # the others continued after row 0 stopped
 
 
-@pytest.mark.parametrize("kwargs", [{"k": 0}, {"k": -1}, {"max_new_tokens": 0}, {"batch_size": 0},
-                                    {"temperature": -0.1}])
+@pytest.mark.parametrize(
+    "kwargs", [{"k": 0}, {"k": -1}, {"max_new_tokens": 0}, {"batch_size": 0}, {"temperature": -0.1}]
+)
 def test_invalid_arguments_raise(tiny, tokenizer, kwargs):
     with pytest.raises(ValueError):
         sampling.generate(tiny, tokenizer, PROMPTS[:2], **kwargs)

@@ -34,10 +34,17 @@ class FakeRewardEndpoint(BaseHTTPRequestHandler):
         response = body["messages"][-1]["content"]
         reward = round(-10.0 + 0.25 * len(response), 3)
         answer = {
-            "id": "fake", "object": "chat.completion", "model": body.get("model"),
-            "choices": [{"index": 0, "finish_reason": "length",
-                         "message": {"role": "assistant", "content": f"reward:{reward}"},
-                         "logprobs": {"content": [{"token": "reward", "logprob": reward}]}}],
+            "id": "fake",
+            "object": "chat.completion",
+            "model": body.get("model"),
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "length",
+                    "message": {"role": "assistant", "content": f"reward:{reward}"},
+                    "logprobs": {"content": [{"token": "reward", "logprob": reward}]},
+                }
+            ],
         }
         data = json.dumps(answer).encode()
         self.send_response(200)
@@ -75,11 +82,27 @@ def test_api_key_is_used_but_never_written(tmp_path, endpoint, monkeypatch, capf
     out = tmp_path / "run"
     # 01 and 02 with the tiny parameters of test_notebooks.py; only 03 gets the api judge (02 has a
     # `judge` parameter of its own, for its training monitor)
-    tiny = {"model": "tiny", "source": str(MINI), "max_steps": 2, "eval_every": 1, "save_every": 1,
-            "max_train_rows": 16, "n_monitor_prompts": 2, "monitor_max_new_tokens": 8}
+    tiny = {
+        "model": "tiny",
+        "source": str(MINI),
+        "max_steps": 2,
+        "eval_every": 1,
+        "save_every": 1,
+        "max_train_rows": 16,
+        "n_monitor_prompts": 2,
+        "monitor_max_new_tokens": 8,
+    }
     run_notebooks(out, tiny, only=["01", "02"], figures_dir=out / "figures")
-    api = {"base_model": "tiny", "judge": "api", "api_base_url": base_url,
-           "api_model": "nvidia/llama-3.1-nemotron-70b-reward", "api_key_env": KEY_ENV, "n_eval_prompts": 4, "max_new_tokens": 8, "n_self_judge": 0}
+    api = {
+        "base_model": "tiny",
+        "judge": "api",
+        "api_base_url": base_url,
+        "api_model": "nvidia/llama-3.1-nemotron-70b-reward",
+        "api_key_env": KEY_ENV,
+        "n_eval_prompts": 4,
+        "max_new_tokens": 8,
+        "n_self_judge": 0,
+    }
     run_notebooks(out, api, only=["03"], figures_dir=out / "figures")
     captured = capfd.readouterr()
 

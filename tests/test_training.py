@@ -17,8 +17,13 @@ ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONUNBUF
 
 def run(run_dir, *extra, kill_after=None):
     """Run the training script; with ``kill_after=k`` SIGKILL it once it announces micro-batch k."""
-    proc = subprocess.Popen([sys.executable, str(SCRIPT), str(run_dir), *extra], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=ENV)
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), str(run_dir), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=ENV,
+    )
     lines = []
     for line in proc.stdout:
         lines.append(line)
@@ -62,8 +67,23 @@ def test_two_processes_equal_one_process(tmp_path):
     pytest.importorskip("accelerate")
     common = ["--steps", "3", "--batch-size", "4", "--micro-batch-size", "1", "--save-every", "0"]
     run(tmp_path / "one", *common)
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--num_machines", "1",
-           "--mixed_precision", "no", "--dynamo_backend", "no", "--cpu", str(SCRIPT), str(tmp_path / "two"), *common]
+    cmd = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "--cpu",
+        str(SCRIPT),
+        str(tmp_path / "two"),
+        *common,
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     one, two = weights(tmp_path / "one"), weights(tmp_path / "two")
@@ -91,8 +111,17 @@ def test_non_finite_loss_stops_with_a_clear_message(tmp_path, tiny, tokenizer):
 
     settings = training.TrainSettings(lr=1e-3, epochs=10, batch_size=2, micro_batch_size=2, max_steps=4, save_every=1)
     with pytest.raises(training.NonFiniteLossError, match=r"at step 3 .*example indices"):
-        training.train(tiny, examples, SFTCollator(tokenizer.pad_token_id), loss_sum, lambda b: 1,
-                       [5] * 4, settings, tmp_path, progress=False)
+        training.train(
+            tiny,
+            examples,
+            SFTCollator(tokenizer.pad_token_id),
+            loss_sum,
+            lambda b: 1,
+            [5] * 4,
+            settings,
+            tmp_path,
+            progress=False,
+        )
     from sfdpo_helpers.checkpoints import latest_checkpoint
 
     assert latest_checkpoint(tmp_path).name == "step-000002"  # last good one kept, no NaN checkpoint
@@ -105,11 +134,13 @@ def test_resume_with_other_settings_is_refused(tmp_path, tiny, tokenizer):
 
     examples = [tokenize_example(tokenizer, "Hi", "Hello there.")] * 4
     args = (SFTCollator(tokenizer.pad_token_id), lambda m, b: (sft_loss_sum(m, b)[0], {}), lambda b: 4, [5] * 4)
-    training.train(tiny, examples, *args, training.TrainSettings(lr=1e-3, max_steps=1, batch_size=2), tmp_path,
-                   progress=False)
+    training.train(
+        tiny, examples, *args, training.TrainSettings(lr=1e-3, max_steps=1, batch_size=2), tmp_path, progress=False
+    )
     with pytest.raises(ValueError, match="other settings"):
-        training.train(tiny, examples, *args, training.TrainSettings(lr=2e-3, max_steps=1, batch_size=2), tmp_path,
-                       progress=False)
+        training.train(
+            tiny, examples, *args, training.TrainSettings(lr=2e-3, max_steps=1, batch_size=2), tmp_path, progress=False
+        )
 
 
 def test_out_of_memory_names_the_parameters_to_lower(tmp_path, tiny, tokenizer):
@@ -122,8 +153,17 @@ def test_out_of_memory_names_the_parameters_to_lower(tmp_path, tiny, tokenizer):
     examples = [tokenize_example(tokenizer, "Hi", "Hello there.")] * 2
     settings = training.TrainSettings(lr=1e-3, max_steps=1, batch_size=2, micro_batch_size=1)
     with pytest.raises(RuntimeError) as err:
-        training.train(tiny, examples, SFTCollator(tokenizer.pad_token_id), loss_sum, lambda b: 1, [5, 5], settings,
-                       tmp_path, progress=False)
+        training.train(
+            tiny,
+            examples,
+            SFTCollator(tokenizer.pad_token_id),
+            loss_sum,
+            lambda b: 1,
+            [5, 5],
+            settings,
+            tmp_path,
+            progress=False,
+        )
     message = str(err.value)
     for knob in ("micro_batch_size (now 1", "batch_size", "lengths", "gradient checkpointing"):
         assert knob in message

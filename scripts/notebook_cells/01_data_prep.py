@@ -46,7 +46,9 @@ data_dir.mkdir(parents=True, exist_ok=True)
 print(params)
 """
 CELLS = [
-    ("md", """
+    (
+        "md",
+        """
 > **The study's GPU run** used `source="hub"`, `model="Qwen/Qwen2.5-0.5B"`, smoltalk's full training
 > split, and the same cut-offs (255 / 420 tokens, 75 characters).
 
@@ -54,18 +56,27 @@ CELLS = [
 A smoltalk row is a list of messages. We keep the first `user` message and the first `assistant`
 reply after it (a leading `system` message is skipped). Rows whose turns do not alternate, or whose
 content is empty or not text, are skipped and counted.
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 # NBVAL_CHECK_OUTPUT
 sft_rows, report = data.load_sft(source, limit=max_sft_rows)
 print(report)
 sft_rows[0]
-"""),
-    ("md", """
+""",
+    ),
+    (
+        "md",
+        """
 ## 2. How long are prompts and responses? (Table 1)
 Lengths are counted with the model's own tokenizer, without the chat template.
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 tokenizer = models.load_tokenizer(model)
 table = pd.DataFrame(data.percentile_table(sft_rows, tokenizer)).T
 table.columns = [f"p{p}" for p in table.columns]
@@ -74,13 +85,19 @@ display(Markdown(table.to_markdown()))
 lengths = {name: data.token_lengths(sft_rows, tokenizer, name) for name in ("prompt", "response")}
 plots.length_histograms(lengths, {"prompt": max_prompt_tokens, "response": max_response_tokens},
                         Path(figures_dir) / "01_length_histograms.png");
-"""),
-    ("md", """
+""",
+    ),
+    (
+        "md",
+        """
 ## 3. Truncate and filter
 Truncation cuts the token sequence and decodes it back to text, so the next notebooks see rows that
 fit the budget. The counts say exactly what each step did.
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 prepared, counts = data.prepare_sft(sft_rows, tokenizer, max_prompt_tokens, max_response_tokens, min_response_chars)
 for step, n in counts.items():
     print(f"{step:40s} {n}")
@@ -88,14 +105,20 @@ sft_train, sft_eval = data.train_eval_split(prepared, eval_fraction, seed)
 data.write_jsonl(sft_train, data_dir / "sft_train.jsonl")
 data.write_jsonl(sft_eval, data_dir / "sft_eval.jsonl")
 print(f"SFT: {len(sft_train)} train rows, {len(sft_eval)} eval rows -> {data_dir}")
-"""),
-    ("md", """
+""",
+    ),
+    (
+        "md",
+        """
 ## 4. Preference pairs and held-out prompts
 UltraFeedback binarized stores each pair as two conversations (`chosen`, `rejected`) that share the
 prompt. We keep the prompt and the two replies as text; pairs with an empty side or identical sides
 are counted and skipped. The held-out prompts feed the win-rate evaluations of notebooks 03–07.
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 pairs, pair_report = data.load_pairs(source, limit=max_pairs)
 print(pair_report)
 data.write_jsonl(pairs, data_dir / "pairs_train.jsonl")
@@ -103,5 +126,6 @@ eval_prompts = data.load_eval_prompts(source, limit=max_eval_prompts)
 data.write_jsonl(eval_prompts, data_dir / "eval_prompts.jsonl")
 print(f"{len(pairs)} preference pairs, {len(eval_prompts)} held-out prompts")
 pd.Series([r.get("category", "n/a") for r in eval_prompts]).value_counts()
-"""),
+""",
+    ),
 ]

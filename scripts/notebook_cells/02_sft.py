@@ -61,14 +61,19 @@ torch.manual_seed(seed)
 print(params)
 """
 CELLS = [
-    ("md", """
+    (
+        "md",
+        """
 > **The study's GPU run:** `model="Qwen/Qwen2.5-0.5B"`, `lora_r=0` (full fine-tuning), `lr=5e-6`,
 > `epochs=3`, `batch_size=8`, warm-up 10%, cosine schedule, `mixed_precision="bf16"`, all of smoltalk.
 > The CPU demo instead trains LoRA adapters on a few hundred rows so that it finishes in minutes.
 
 ## 1. Model, data, and what one example looks like
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 tokenizer = models.load_tokenizer(model)
 policy = training.add_lora(models.load_model(model), r=lora_r)
 train_rows = data.read_jsonl(data_dir / "sft_train.jsonl")[:max_train_rows]
@@ -77,16 +82,22 @@ from sfdpo_helpers.collators import tokenize_example
 example = tokenize_example(tokenizer, train_rows[0]["prompt"], train_rows[0]["response"])
 print("trained on:", repr(tokenizer.decode([t for t in example["labels"] if t != -100])))
 print(f"{len(train_rows)} train rows, {len(eval_rows)} eval rows")
-"""),
-    ("md", """
+""",
+    ),
+    (
+        "md",
+        """
 ## 2. Train, watching the win rate too
 The study's Figure 2: eval loss kept improving while the win rate against the starting model fell.
 Every `eval_every` steps the loop answers a fixed set of held-out prompts greedily and the judge compares
 the answers with the starting model's (ties ½). The loop (`sfdpo_helpers/training.py`) is short enough to read: collate micro-batches, sum the loss,
 divide by the reply tokens of the whole batch, backward, clip, step, checkpoint. Interrupt it at any
 time: running the cell again resumes from the last checkpoint.
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 monitor = evaluation.start_model_monitor(policy, tokenizer, data_dir / "eval_prompts.jsonl", n_monitor_prompts, judge,
                                          monitor_max_new_tokens, seed=seed + 1)
 settings = training.TrainSettings(lr=lr, epochs=epochs, batch_size=batch_size, micro_batch_size=micro_batch_size,
@@ -96,19 +107,29 @@ history, reports = sft.train_sft(policy, tokenizer, train_rows, eval_rows, setti
                                  max_prompt_tokens, max_response_tokens, monitor_fn=monitor, resume=resume)
 for report in reports:
     print(report)
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 plots.curves(history, ["loss", "eval_loss", "win_rate"], Path(figures_dir) / "02_sft_curves.png",
              title=f"SFT of {model}", labels={"loss": "train loss", "eval_loss": "eval loss", "win_rate": "win rate vs start model"});
-"""),
-    ("md", """
+""",
+    ),
+    (
+        "md",
+        """
 ## 3. Save and look at an answer
 The model is saved as a plain checkpoint (LoRA adapters merged) that notebook 03 and 04 load.
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 policy = training.save_model(policy, tokenizer, Path(out_dir) / "models" / "sft")
 answers = sampling.generate(policy, tokenizer, [r["prompt"] for r in eval_rows[:2]], max_new_tokens=64, temperature=0.0)
 for row, answer in zip(eval_rows[:2], answers):
     print("PROMPT:", row["prompt"][:300], "\\nANSWER:", answer[0], "\\n")
-"""),
+""",
+    ),
 ]

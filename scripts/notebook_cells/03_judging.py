@@ -55,7 +55,9 @@ data_dir, cache_dir = Path(out_dir) / "data", Path(out_dir) / "responses"
 print({k: v for k, v in params.items() if "key" not in k})
 """
 CELLS = [
-    ("md", """
+    (
+        "md",
+        """
 > **The study's GPU run:** base Qwen2.5-0.5B, the SFT model, and Qwen2.5-0.5B-Instruct, each answering
 > UltraFeedback test prompts, judged by `nvidia/Llama-3.1-Nemotron-70B-Reward` (`judge="api"` or
 > `judge="reward"` on a large GPU).
@@ -63,8 +65,11 @@ CELLS = [
 ## 1. Answers of every model on the same held-out prompts
 Greedy decoding, the model's own chat template, left padding. Answers are cached in
 `out_dir/responses/`, so later notebooks reuse them.
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 rows = data.subset(data.read_jsonl(data_dir / "eval_prompts.jsonl"), n_eval_prompts, seed)
 prompts = [r["prompt"] for r in rows]
 categories = [r.get("category", "all") for r in rows]
@@ -80,9 +85,12 @@ for name, path in contenders.items():
     if name == "sft":
         sft_policy, sft_tokenizer = model, tokenizer
     print(f"{name}: {len(answers[name])} answers")
-"""),
+""",
+    ),
     ("md", "## 2. Scores and win rates"),
-    ("code", """
+    (
+        "code",
+        """
 the_judge = evaluation.make_judge(judge, rows, reward_model, api_base_url, api_model, api_key_env, cache_dir,
                                   policy=sft_policy, tokenizer=sft_tokenizer)
 scores = {name: the_judge.score(prompts, a) for name, a in answers.items()}
@@ -95,37 +103,55 @@ display(Markdown(f"Judge: `{judge}`, ties count ½, 95% bootstrap CI over prompt
 display(Markdown((Path(figures_dir) / "03_win_rates.md").read_text()))
 plots.win_rate_bars([{"name": f"{r.model} vs {r.baseline}", "rate": r.rate, "ci_low": r.ci_low, "ci_high": r.ci_high}
                      for r in results], Path(figures_dir) / "03_win_rates.png", f"win rate ({judge} judge)");
-"""),
+""",
+    ),
     ("md", "Per category (small counts: wide intervals):"),
-    ("code", """
+    (
+        "code",
+        """
 by_cat = pd.DataFrame([{**sub.as_row(), "category": cat} for cat, sub in results[0].by_category.items()])
 by_cat[["category", "win_rate", "ci_low", "ci_high", "wins", "ties", "losses", "n"]]
-"""),
+""",
+    ),
     ("md", "## 3. Side by side"),
-    ("code", """
+    (
+        "code",
+        """
 pd.set_option("display.max_colwidth", 400)
 pd.DataFrame([{"prompt": prompts[i], **{f"{n} ({scores[n][i]:.2f})": answers[n][i] for n in answers}}
               for i in range(min(n_examples, len(prompts)))])
-"""),
-    ("md", """
+""",
+    ),
+    (
+        "md",
+        """
 ## 4. Instruction-following accuracy (IFEval's four numbers)
 Prompt-level: all of a prompt's instructions followed; instruction-level: each instruction on its own.
 Loose accuracy also accepts the answer with its first/last line or markdown asterisks removed.
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 if all(r.get("instruction_id_list") for r in rows):
     ifeval = pd.DataFrame({name: {k: v for k, v in judges.evaluate(rows, a).items() if isinstance(v, float)}
                            for name, a in answers.items()}).T
     ifeval.to_csv(Path(figures_dir) / "03_ifeval_accuracy.csv")
     display(ifeval.round(3))
-"""),
-    ("md", """
+""",
+    ),
+    (
+        "md",
+        """
 ## 5. Can a model judge itself?
 The SFT model rates each answer from 1 to 10 (expected rating from its next-token probabilities).
 Agreement with the main judge: how often both prefer the same answer of a (sft, base) pair (½ when only one
 calls a tie). 0.5 is chance.
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 if n_self_judge and judge != "self":
     n = min(n_self_judge, len(prompts))
     self_judge = judges.SelfJudge(sft_policy, sft_tokenizer, batch_size=batch_size)
@@ -133,5 +159,6 @@ if n_self_judge and judge != "self":
     main_scores = scores["sft"][:n] + scores["base"][:n]
     agreement = judges.agreement_rate(self_scores, main_scores, [(i, i + n) for i in range(n)])
     print(f"self-judge vs {judge} judge agreement on {n} (sft, base) pairs: {agreement:.3f}")
-"""),
+""",
+    ),
 ]

@@ -78,28 +78,39 @@ torch.manual_seed(seed)
 print(params)
 """
 CELLS = [
-    ("md", """
+    (
+        "md",
+        """
 > **The study's GPU run:** start from the SFT model, UltraFeedback binarized (`train_prefs`),
 > full fine-tuning (`lora_r=0`), `beta=0.1`, learning rates swept from 5e-7 to 5e-6, `batch_size=8`,
 > bf16, DPO-P and KL weights as parameters. Offline, the demo trains LoRA adapters on the shipped pairs;
 > with LoRA the reference is simply the same network with its adapters switched off.
 
 ## 1. Pairs and the reference
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 tokenizer = models.load_tokenizer(start)
 policy = training.add_lora(models.load_model(start), r=lora_r)
 pairs = data.read_jsonl(data_dir / "pairs_train.jsonl")
 held_out, pairs = pairs[:n_eval_pairs], pairs[n_eval_pairs:][:max_train_rows]
 print(f"{len(pairs)} training pairs, {len(held_out)} held-out pairs")
 print("PROMPT:", pairs[0]["prompt"][:200], "\\nCHOSEN:", pairs[0]["chosen"][:200], "\\nREJECTED:", pairs[0]["rejected"][:200])
-"""),
-    ("md", """
+""",
+    ),
+    (
+        "md",
+        """
 ## 2. Train
 Each step runs chosen and rejected responses of a micro-batch through the policy in one forward
 pass; the reference log-probs were computed once before training (and cached next to the data).
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 monitor = evaluation.start_model_monitor(policy, tokenizer, data_dir / "eval_prompts.jsonl", n_monitor_prompts, judge,
                                          monitor_max_new_tokens, seed=seed + 1)
 settings = training.TrainSettings(lr=lr, epochs=epochs, batch_size=batch_size, micro_batch_size=micro_batch_size,
@@ -111,24 +122,36 @@ history, report = dpo.train_dpo(policy, tokenizer, pairs, settings, Path(out_dir
                                 max_response_tokens=max_response_tokens, ref_cache_dir=data_dir, monitor_fn=monitor,
                                 resume=resume)
 print(report)
-"""),
-    ("md", """
+""",
+    ),
+    (
+        "md",
+        """
 ## 3. Loss and margins (the study's Figures 4 and 5)
 Watch the chosen reward: if it goes negative while the margin grows, the model is learning to push
 the rejected answer down faster than the chosen one. That is what DPO-Positive is for.
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 plots.curves(history, ["loss", "rewards/margins", "win_rate"], Path(figures_dir) / f"04_{run_name}_loss_margin.png",
              title=f"DPO (beta={beta}, lr={lr})");
 plots.curves(history, ["rewards/chosen", "rewards/rejected", "kl", "dpop"], Path(figures_dir) / f"04_{run_name}_rewards.png");
 policy = training.save_model(policy, tokenizer, Path(out_dir) / "models" / run_name)
-"""),
-    ("md", """
+""",
+    ),
+    (
+        "md",
+        """
 ## 4. A small β × learning-rate sweep
 Papermill runs this same notebook once per setting (short runs, no nested sweep) and we overlay the
 curves. Each run is an executed notebook in `out_dir/sweep/`, so it can be opened and checked.
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 sweep = {}
 (Path(out_dir) / "sweep").mkdir(parents=True, exist_ok=True)
 for b in sweep_betas:
@@ -142,5 +165,6 @@ for b in sweep_betas:
 if sweep:
     plots.overlay(sweep, "rewards/margins", Path(figures_dir) / "04_sweep_margins.png", "reward margin by beta and lr")
     plots.overlay(sweep, "loss", Path(figures_dir) / "04_sweep_loss.png", "DPO loss by beta and lr");
-"""),
+""",
+    ),
 ]

@@ -75,14 +75,19 @@ torch.manual_seed(seed)
 print(params)
 """
 CELLS = [
-    ("md", """
+    (
+        "md",
+        """
 > **The study's GPU run:** Qwen2.5-0.5B SFT model, UltraFeedback prompts, full fine-tuning, the DPO
 > settings of notebook 04; win rates judged by Nemotron-70B-Reward at 1/3, 2/3 and 1 epoch.
 
 ## 1. Sample one answer per training prompt from the SFT model
 Sharded and resumable: interrupt and rerun, finished shards are kept.
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 dataset_pairs = data.read_jsonl(data_dir / "pairs_train.jsonl")[n_eval_pairs:][:max_train_rows]
 tokenizer = models.load_tokenizer(sft_path)
 sft_policy = models.load_model(sft_path)
@@ -92,12 +97,18 @@ samples = sampling.sample_to_shards(sft_policy, tokenizer, [p["prompt"] for p in
 rs_pairs, skipped = pairs.rs_dpo_pairs(dataset_pairs, [s["responses"][0] for s in samples])
 print(f"{len(rs_pairs)} rejection-sampled pairs; skipped: {dict(skipped) or 'none'}")
 print("CHOSEN (dataset):", rs_pairs[0]["chosen"][:300], "\\nREJECTED (SFT model):", rs_pairs[0]["rejected"][:300])
-"""),
-    ("md", """
+""",
+    ),
+    (
+        "md",
+        """
 ## 2. Train RS-DPO1/2/3 from the SFT model, judging every third of an epoch
 The opponent is the DPO model of notebook 04; its answers on the held-out prompts are computed once.
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 rows = data.subset(data.read_jsonl(data_dir / "eval_prompts.jsonl"), n_eval_prompts, seed)
 prompts = [r["prompt"] for r in rows]
 the_judge = evaluation.make_judge(judge, rows)
@@ -117,31 +128,46 @@ for fraction in fractions:
                                        dpo.DPOSettings(beta=beta), ref_cache_dir=data_dir, monitor_fn=monitor,
                                        resume=resume)
     training.save_model(policy, tokenizer, Path(out_dir) / "models" / name)
-"""),
-    ("md", """
+""",
+    ),
+    (
+        "md",
+        """
 ## 3. Table 2: win rate against DPO at 1/3, 2/3 and 1 epoch
 Ties count ½; brackets are 95% bootstrap intervals over the held-out prompts.
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 table2 = results.table2(histories)
 table2["n"] = len(prompts)
 table2.to_csv(Path(figures_dir) / "05_table2_rs_dpo.csv")
 (Path(figures_dir) / "05_table2_rs_dpo.md").write_text(table2.to_markdown())
 display(Markdown(f"**Table 2** (judge: `{judge}`), win rate vs DPO\\n\\n" + table2.to_markdown()))
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 dpo_history = json.loads((Path(out_dir) / "checkpoints" / "dpo" / "history.json").read_text())
 runs = {"DPO": dpo_history, **histories}
 plots.overlay(runs, "loss", Path(figures_dir) / "05_rs_dpo_loss.png", "DPO loss: plain DPO vs RS-DPO mixtures")
 plots.overlay(runs, "rewards/margins", Path(figures_dir) / "05_rs_dpo_margins.png", "reward margin: plain DPO vs RS-DPO");
 plots.overlay(histories, "win_rate", Path(figures_dir) / "05_rs_dpo_win_rate.png", "win rate vs DPO during training");
-"""),
-    ("md", """
+""",
+    ),
+    (
+        "md",
+        """
 ## 4. The original RS-DPO rule (Khaki et al. 2024)
 $k$ samples per prompt, judged; keep the ordered pairs with $\\sigma((r_j - r_l)/\\tau) > \\eta$. With a
 verifiable judge rewards are fractions of instructions followed, so $\\tau$ is small.
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 if khaki_prompts:
     few = rows[:khaki_prompts]
     k_samples = sampling.generate(sft_policy, tokenizer, [r["prompt"] for r in few], k=khaki_k, temperature=1.0,
@@ -152,5 +178,6 @@ if khaki_prompts:
         kept += pairs.reward_gap_pairs(r["prompt"], responses, rewards, khaki_tau, khaki_eta)
     print(f"{len(kept)} pairs kept from {khaki_prompts} prompts x {khaki_k} samples "
           f"(at most {khaki_prompts * khaki_k * (khaki_k - 1)} ordered pairs)")
-"""),
+""",
+    ),
 ]

@@ -47,15 +47,20 @@ dpo_path = dpo_model or str(Path(out_dir) / "models" / "dpo")
 print(params)
 """
 CELLS = [
-    ("md", """
+    (
+        "md",
+        """
 > **The study:** an LLM sorted the UltraFeedback test prompts into the ten categories and other LLMs
 > wrote new prompts. Offline, the demo prompts carry their category, unlabeled prompts go through a
 > keyword classifier (`curriculum.keyword_category`), and new prompts come from the demo world's
 > reserve pool (made by the same template generator, never seen in training or evaluation).
 
 ## 1. Categories
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 rows = data.subset(data.read_jsonl(data_dir / "eval_prompts.jsonl"), n_eval_prompts, seed)
 prompts = [r["prompt"] for r in rows]
 categories, guessed = curriculum.categorise(rows)
@@ -63,9 +68,12 @@ agree = sum(curriculum.keyword_category(r["prompt"]) == r["category"] for r in r
 print(f"{len(rows)} prompts, {guessed} categorised by the keyword classifier; on labelled prompts it agrees "
       f"with the label {agree}/{sum(bool(r.get('category')) for r in rows)} times")
 pd.Series(categories).value_counts()
-"""),
+""",
+    ),
     ("md", "## 2. Loss rate of DPO against SFT, per category (the study's Figure 11)"),
-    ("code", """
+    (
+        "code",
+        """
 the_judge = evaluation.make_judge(judge, rows)
 scores = {name: the_judge.score(prompts, evaluation.answers_of(path, prompts, cache_dir, max_new_tokens, gen_batch_size, seed))
           for name, path in {"sft": sft_path, "dpo": dpo_path}.items()}
@@ -78,13 +86,19 @@ plots.win_rate_bars([{"name": r["category"], "rate": r["loss_rate"], "ci_low": r
                     "loss rate of DPO vs SFT by category");
 weak = curriculum.weakest(table.to_dict("records"), n_weakest, min_prompts_per_category)
 print("weakest categories:", weak)
-"""),
-    ("md", """
+""",
+    ),
+    (
+        "md",
+        """
 ## 3. New prompts for the weakest categories
 De-duplicated against every evaluation and training prompt, so notebook 07 never trains on a prompt it
 is judged on.
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 pool = data.read_jsonl(data.DEMO_DIR / "prompt_pool.jsonl" if prompt_pool == "demo" else prompt_pool)
 exclude = [r["prompt"] for r in data.read_jsonl(data_dir / "eval_prompts.jsonl")]
 exclude += [r["prompt"] for r in data.read_jsonl(data_dir / "pairs_train.jsonl")]
@@ -93,5 +107,6 @@ new_prompts = curriculum.pool_prompts(pool, weak, n_new_per_category, exclude, s
 data.write_jsonl(new_prompts, data_dir / "curriculum_prompts.jsonl")
 print(f"{len(new_prompts)} new prompts -> {data_dir / 'curriculum_prompts.jsonl'}")
 pd.DataFrame(new_prompts)[["category", "prompt"]].head(6)
-"""),
+""",
+    ),
 ]

@@ -60,13 +60,18 @@ torch.manual_seed(seed)
 print(params)
 """
 CELLS = [
-    ("md", """
+    (
+        "md",
+        """
 > **The study's GPU run:** new prompts for its two weakest categories, 8 samples each at the schedule
 > above, Nemotron-70B-Reward as judge, 3 epochs of DPO from RS-DPO3, full fine-tuning.
 
 ## 1. Sample, judge, select, train (one round or several)
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 new_rows = data.read_jsonl(data_dir / "curriculum_prompts.jsonl")
 eval_rows = data.subset(data.read_jsonl(data_dir / "eval_prompts.jsonl"), n_eval_prompts, seed)
 eval_prompts = [r["prompt"] for r in eval_rows]
@@ -96,9 +101,12 @@ for round_ in range(1, rounds + 1):
 if history:
     plots.curves(history, ["loss", "rewards/margins"], Path(figures_dir) / "07_self_improvement_curves.png",
                  title="DPO on self-generated pairs (last round)");
-"""),
+""",
+    ),
     ("md", "## 2. Table 3 (and the curve across rounds)"),
-    ("code", """
+    (
+        "code",
+        """
 answers = {name: evaluation.answers_of(path, eval_prompts, cache_dir, max_new_tokens, gen_batch_size, seed)
            for name, path in paths.items()}
 scores = {name: eval_judge.score(eval_prompts, a) for name, a in answers.items()}
@@ -111,12 +119,18 @@ rounds_curve = evaluation.compare(scores, [(n, "dpo") for n in paths if n.starts
 if len(rounds_curve) > 1:
     plots.win_rate_bars([{"name": r.model, "rate": r.rate, "ci_low": r.ci_low, "ci_high": r.ci_high} for r in rounds_curve],
                         Path(figures_dir) / "07_rounds.png", "win rate vs DPO after each round");
-"""),
-    ("md", """
+""",
+    ),
+    (
+        "md",
+        """
 ## 3. Best-of-n sanity check
 Single answers at $T=1$ vs the SFT model's greedy answers, then the judge's best of $n$ answers.
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 if best_of_n:
     few_rows = eval_rows[:best_of_prompts]
     few = [r["prompt"] for r in few_rows]
@@ -128,13 +142,19 @@ if best_of_n:
     single = winrate.win_rate([s[0] for s in drawn_scores], sft_scores, model="1 sample, T=1", baseline="sft")
     best = winrate.win_rate([max(s) for s in drawn_scores], sft_scores, model=f"best of {best_of_n}, T=1", baseline="sft")
     display(Markdown(winrate.to_markdown([single, best])))
-"""),
-    ("md", """
+""",
+    ),
+    (
+        "md",
+        """
 ## 4. Cross-judge table: trained with one judge, evaluated with another
 If the gain under the training judge vanishes under a second judge, the model learned the judge rather
 than the task.
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 other_kind = "self" if judge != "self" else "verifiable"
 if cross_judge and (other_kind == "self" or all(r.get("instruction_id_list") for r in eval_rows)):
     other = evaluation.make_judge(other_kind, eval_rows, policy=sft_policy, tokenizer=sft_tokenizer)
@@ -145,5 +165,6 @@ if cross_judge and (other_kind == "self" or all(r.get("instruction_id_list") for
                           for a, b in comparisons]).round(3)
     cross.to_csv(Path(figures_dir) / "07_cross_judge.csv", index=False)
     display(cross)
-"""),
+""",
+    ),
 ]

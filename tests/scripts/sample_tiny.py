@@ -64,9 +64,19 @@ def main():
         return original(model, tokenizer, prompts, **kwargs)
 
     sampling.generate = announced
-    rows = sampling.sample_to_shards(model, tok, PROMPTS[:args.n_prompts], args.out_dir, shard_size=args.shard_size,
-                                     seed=args.seed, progress=False, k=2, temperature=1.0, max_new_tokens=6,
-                                     batch_size=4)
+    rows = sampling.sample_to_shards(
+        model,
+        tok,
+        PROMPTS[: args.n_prompts],
+        args.out_dir,
+        shard_size=args.shard_size,
+        seed=args.seed,
+        progress=False,
+        k=2,
+        temperature=1.0,
+        max_new_tokens=6,
+        batch_size=4,
+    )
     Path(args.result).write_text(json.dumps(rows, ensure_ascii=False))
     print(f"done: {counter['shard']} shards sampled", flush=True)
 

@@ -35,9 +35,16 @@ def main():
     mini = Path(__file__).resolve().parents[1] / "fixtures" / "mini"
     tok = models.load_tokenizer("tiny")
     model = models.tiny_model(tok, seed=0)
-    settings = training.TrainSettings(lr=args.lr, epochs=100, batch_size=args.batch_size,
-                                      micro_batch_size=args.micro_batch_size, max_steps=args.steps,
-                                      save_every=args.save_every, warmup_ratio=0.2, seed=3)
+    settings = training.TrainSettings(
+        lr=args.lr,
+        epochs=100,
+        batch_size=args.batch_size,
+        micro_batch_size=args.micro_batch_size,
+        max_steps=args.steps,
+        save_every=args.save_every,
+        warmup_ratio=0.2,
+        seed=3,
+    )
     counter = {"n": 0}
 
     def announce():
@@ -60,8 +67,9 @@ def main():
         from sfdpo_helpers import dpo
 
         pairs, _ = data.load_pairs(str(mini))
-        dpo.train_dpo(model, tok, pairs, settings, args.run_dir, reference="precomputed", progress=False,
-                      on_micro_batch=announce)
+        dpo.train_dpo(
+            model, tok, pairs, settings, args.run_dir, reference="precomputed", progress=False, on_micro_batch=announce
+        )
     save_file(trainable_state(model), str(Path(args.run_dir) / "final.safetensors"))
     print("done", flush=True)
 
