@@ -1,7 +1,13 @@
 """Benchmark: the same DPO job with TRL's DPOTrainer and with sfdpo, on this machine.
 
-    python bench/dpo_vs_trl.py [--model tiny|embedded] [--pairs N] [--epochs 2] [--max-length L] [--batch-size B]
+    python bench/dpo_vs_trl.py [--model tiny|embedded|qwen0.5b-random] [--pairs N] [--epochs 2] [--max-length L]
+                               [--batch-size B]
     python bench/dpo_vs_trl.py --memory
+
+``--model qwen0.5b-random`` is a randomly initialised Qwen2.5-0.5B-shaped model (the config values of
+``bench/gpu_check.py``, nothing downloaded) with the embedded SmolLM2 tokenizer, whose 49,152 ids fit its
+151,936-token vocabulary: the study's scale, for a GPU. On a CUDA machine both sides train there (fp32, TRL
+``use_cpu=False``) and each worker also reports its peak GPU memory (``torch.cuda.max_memory_allocated``).
 
 **Job mode.** Same model, same pairs (``sfdpo_helpers/demo_data/pairs.jsonl`` if present, else the
 test fixture ``tests/fixtures/mini/pairs.jsonl``, repeated in order if there are fewer than ``--pairs``),
@@ -91,9 +97,25 @@ def _peak_rss() -> int:
 def _load(model_name: str):
     from sfdpo_helpers import models
 
+    if model_name == "qwen0.5b-random":
+        import torch
+        from transformers import Qwen2Config, Qwen2ForCausalLM
+
+        from bench.gpu_check import QWEN25_05B
+
+        tok = models.load_tokenizer(models.EMBEDDED)
+        ids = dict(pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, bos_token_id=tok.bos_token_id)
+        torch.manual_seed(0)
+        return tok, Qwen2ForCausalLM(Qwen2Config(**QWEN25_05B, **ids))
     tok = models.load_tokenizer(model_name)
     model = models.tiny_model(tok, seed=0) if model_name == "tiny" else models.load_model(model_name)
     return tok, model
+
+
+def _peak_gpu() -> int | None:
+    import torch
+
+    return torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None
 
 
 def _select_pairs(tok, n: int, max_length: int) -> tuple[list[dict], str, int]:
@@ -128,39 +150,23 @@ def _token_hash(seqs: list[tuple[list[int], int]]) -> str:
 # --- job workers ----------------------------------------------------------------------------------
 
 
-def worker_sfdpo(args) -> dict:
-    from sfdpo_helpers import dpo, training
-    from sfdpo_helpers.collators import tokenize_pairs
+def _timer(timers: dict, name: str, fn):
+    """``fn`` that adds its wall time to ``timers[name]`` (works for methods too: ``self`` is in ``*a``)."""
 
-    tok, model = _load(args.model)
-    rows, source, distinct = _select_pairs(tok, args.pairs, args.max_length)
-    examples, _ = tokenize_pairs(rows, tok, args.max_length, args.max_length)
-    assert len(examples) == len(rows)
-    tokens = _token_hash(
-        [
-            s
-            for e in examples
-            for s in (
-                (e["chosen"]["input_ids"], e["chosen"]["prompt_len"]),
-                (e["rejected"]["input_ids"], e["rejected"]["prompt_len"]),
-            )
-        ]
-    )
-    timers = {"reference_s": 0.0, "save_s": 0.0}
+    def wrapper(*a, **k):
+        t = time.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            timers[name] += time.perf_counter() - t
 
-    def timed(name, fn):
-        def wrapper(*a, **k):
-            t = time.perf_counter()
-            try:
-                return fn(*a, **k)
-            finally:
-                timers[name] += time.perf_counter() - t
+    return wrapper
 
-        return wrapper
 
-    dpo.precompute_reference = timed("reference_s", dpo.precompute_reference)
-    training.save_checkpoint = timed("save_s", training.save_checkpoint)
-    settings = training.TrainSettings(
+def _sfdpo_settings(args):
+    from sfdpo_helpers import training
+
+    return training.TrainSettings(
         lr=args.lr,
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -171,6 +177,25 @@ def worker_sfdpo(args) -> dict:
         seed=0,
         mixed_precision="no",
     )
+
+
+def worker_sfdpo(args) -> dict:
+    from sfdpo_helpers import dpo, training
+    from sfdpo_helpers.collators import tokenize_pairs
+
+    tok, model = _load(args.model)
+    rows, source, distinct = _select_pairs(tok, args.pairs, args.max_length)
+    examples, _ = tokenize_pairs(rows, tok, args.max_length, args.max_length)
+    assert len(examples) == len(rows)
+    sequences = [(e[k]["input_ids"], e[k]["prompt_len"]) for e in examples for k in ("chosen", "rejected")]
+    timers = {"reference_s": 0.0, "save_s": 0.0}
+    dpo.precompute_reference = _timer(timers, "reference_s", dpo.precompute_reference)
+    if hasattr(training, "save_checkpoint"):  # the final checkpoint save, timed apart
+        training.save_checkpoint = _timer(timers, "save_s", training.save_checkpoint)
+    else:  # training.py saves through checkpoints.save (looked up at call time)
+        from sfdpo_helpers import checkpoints
+
+        checkpoints.save = _timer(timers, "save_s", checkpoints.save)
     rss_loaded = _rss()
     with tempfile.TemporaryDirectory() as run_dir:
         t0 = time.perf_counter()
@@ -178,7 +203,7 @@ def worker_sfdpo(args) -> dict:
             model,
             tok,
             rows,
-            settings,
+            _sfdpo_settings(args),
             Path(run_dir) / "run",
             reference="precomputed",
             max_prompt_tokens=args.max_length,
@@ -192,24 +217,19 @@ def worker_sfdpo(args) -> dict:
         "losses": [r["loss"] for r in history if "loss" in r],
         "rss_loaded": rss_loaded,
         "peak_rss": _peak_rss(),
-        "tokens": tokens,
+        "peak_gpu": _peak_gpu(),
+        "tokens": _token_hash(sequences),
         "source": source,
         "distinct": distinct,
     }
 
 
-def worker_trl(args) -> dict:
+def _same_batches_trainer(batch_size: int):
+    """A DPOTrainer subclass whose sampler yields sfdpo's seeded length-grouped batches."""
     import torch
-    from datasets import Dataset
-    from trl import DPOConfig, DPOTrainer
+    from trl import DPOTrainer
 
-    from sfdpo_helpers.collators import length_grouped_batches, prompt_text
-
-    tok, model = _load(args.model)
-    rows, source, distinct = _select_pairs(tok, args.pairs, args.max_length)
-    dataset = Dataset.from_list(
-        [{"prompt": prompt_text(tok, r["prompt"]), "chosen": r["chosen"], "rejected": r["rejected"]} for r in rows]
-    )
+    from sfdpo_helpers.collators import length_grouped_batches
 
     class SameBatches(torch.utils.data.Sampler):
         """sfdpo's seeded length-grouped batches, flattened (every batch is full when B divides N)."""
@@ -223,7 +243,7 @@ def worker_trl(args) -> dict:
         def __iter__(self):
             epoch = self.epoch if self.explicit else self.calls
             self.calls += 1
-            return iter([i for b in length_grouped_batches(self.lengths, args.batch_size, 0, epoch) for i in b])
+            return iter([i for b in length_grouped_batches(self.lengths, batch_size, 0, epoch) for i in b])
 
         def __len__(self):
             return len(self.lengths)
@@ -231,56 +251,64 @@ def worker_trl(args) -> dict:
     class Trainer(DPOTrainer):
         def _get_train_sampler(self, train_dataset=None):
             ds = train_dataset if train_dataset is not None else self.train_dataset
-            return SameBatches(
-                [
-                    2 * len(p) + len(c) + len(r)
-                    for p, c, r in zip(ds["prompt_ids"], ds["chosen_ids"], ds["rejected_ids"])
-                ]
-            )
+            columns = zip(ds["prompt_ids"], ds["chosen_ids"], ds["rejected_ids"])
+            return SameBatches([2 * len(p) + len(c) + len(r) for p, c, r in columns])
 
-    timers = {"reference_s": 0.0}
-    original_precompute = DPOTrainer._precompute_ref_logps
+    return Trainer
 
-    def timed_precompute(self, *a, **k):
-        t = time.perf_counter()
-        try:
-            return original_precompute(self, *a, **k)
-        finally:
-            timers["reference_s"] += time.perf_counter() - t
 
-    DPOTrainer._precompute_ref_logps = timed_precompute
+def _trl_config(args, out: str):
+    import torch
+    from trl import DPOConfig
+
+    return DPOConfig(
+        output_dir=out,
+        beta=0.1,
+        loss_type=["sigmoid"],
+        learning_rate=args.lr,
+        num_train_epochs=args.epochs,
+        per_device_train_batch_size=args.batch_size,
+        gradient_accumulation_steps=1,
+        max_length=args.max_length,
+        precompute_ref_log_probs=True,
+        precompute_ref_batch_size=args.batch_size,
+        lr_scheduler_type="cosine",
+        warmup_steps=0,
+        weight_decay=0.0,
+        max_grad_norm=1.0,
+        optim="adamw_torch",
+        bf16=False,
+        activation_checkpointing=False,
+        use_cpu=not torch.cuda.is_available(),
+        report_to=[],
+        save_strategy="no",
+        logging_strategy="no",
+        eval_strategy="no",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        seed=0,
+    )
+
+
+def worker_trl(args) -> dict:
+    from datasets import Dataset
+    from trl import DPOTrainer
+
+    from sfdpo_helpers.collators import prompt_text
+
+    tok, model = _load(args.model)
+    rows, source, distinct = _select_pairs(tok, args.pairs, args.max_length)
+    dataset = Dataset.from_list(
+        [{"prompt": prompt_text(tok, r["prompt"]), "chosen": r["chosen"], "rejected": r["rejected"]} for r in rows]
+    )
+    timers, losses = {"reference_s": 0.0}, []
+    DPOTrainer._precompute_ref_logps = _timer(timers, "reference_s", DPOTrainer._precompute_ref_logps)
     rss_loaded = _rss()
-    losses = []
     with tempfile.TemporaryDirectory() as out:
-        config = DPOConfig(
-            output_dir=out,
-            beta=0.1,
-            loss_type=["sigmoid"],
-            learning_rate=args.lr,
-            num_train_epochs=args.epochs,
-            per_device_train_batch_size=args.batch_size,
-            gradient_accumulation_steps=1,
-            max_length=args.max_length,
-            precompute_ref_log_probs=True,
-            precompute_ref_batch_size=args.batch_size,
-            lr_scheduler_type="cosine",
-            warmup_steps=0,
-            weight_decay=0.0,
-            max_grad_norm=1.0,
-            optim="adamw_torch",
-            bf16=False,
-            activation_checkpointing=False,
-            use_cpu=True,
-            report_to=[],
-            save_strategy="no",
-            logging_strategy="no",
-            eval_strategy="no",
-            disable_tqdm=True,
-            dataloader_num_workers=0,
-            seed=0,
-        )
         t0 = time.perf_counter()
-        trainer = Trainer(model=model, args=config, train_dataset=dataset, processing_class=tok)
+        trainer = _same_batches_trainer(args.batch_size)(
+            model=model, args=_trl_config(args, out), train_dataset=dataset, processing_class=tok
+        )
         original_loss = trainer.compute_loss
 
         def recording_loss(model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -294,13 +322,8 @@ def worker_trl(args) -> dict:
         wall = time.perf_counter() - t0
     ds = trainer.train_dataset
     assert len(ds) == len(rows), "TRL dropped pairs"
-    tokens = _token_hash(
-        [
-            s
-            for p, c, r in zip(ds["prompt_ids"], ds["chosen_ids"], ds["rejected_ids"])
-            for s in ((p + c, len(p)), (p + r, len(p)))
-        ]
-    )
+    columns = zip(ds["prompt_ids"], ds["chosen_ids"], ds["rejected_ids"])
+    sequences = [s for p, c, r in columns for s in ((p + c, len(p)), (p + r, len(p)))]
     return {
         "wall_s": wall,
         **timers,
@@ -308,7 +331,8 @@ def worker_trl(args) -> dict:
         "losses": losses,
         "rss_loaded": rss_loaded,
         "peak_rss": _peak_rss(),
-        "tokens": tokens,
+        "peak_gpu": _peak_gpu(),
+        "tokens": _token_hash(sequences),
         "source": source,
         "distinct": distinct,
     }
@@ -401,7 +425,7 @@ def run_job(args) -> None:
     print(
         f"DPO job: model={args.model} pairs={args.pairs} ({ours['distinct']} distinct, from {ours['source']}) "
         f"max_length={args.max_length} batch={args.batch_size} epochs={args.epochs} steps={steps} lr={args.lr:g} "
-        f"threads={args.threads} fp32 CPU"
+        f"threads={args.threads} fp32 {'GPU' if ours['peak_gpu'] is not None else 'CPU'}"
     )
     same_tokens = ours["tokens"] == trl["tokens"]
     print(
@@ -412,6 +436,7 @@ def run_job(args) -> None:
         print(
             f"{name}: wall {r['wall_s']:.1f} s (reference pass {r['reference_s']:.1f} s{extra}), peak RSS "
             f"{r['peak_rss'] / MB:.0f} MB (+{(r['peak_rss'] - r['rss_loaded']) / MB:.0f} MB over the loaded model)"
+            + (f", peak GPU memory {r['peak_gpu'] / MB:.0f} MB" if r.get("peak_gpu") is not None else "")
         )
     print(
         f"wall ratio TRL/sfdpo: {trl['wall_s'] / ours['wall_s']:.2f} "
@@ -454,7 +479,7 @@ def run_memory(args) -> None:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", choices=["tiny", "embedded"], default="tiny")
+    ap.add_argument("--model", choices=["tiny", "embedded", "qwen0.5b-random"], default="tiny")
     ap.add_argument("--pairs", type=int, default=16)
     ap.add_argument("--epochs", type=float, default=2)
     ap.add_argument("--max-length", type=int, default=256)

@@ -1,17 +1,15 @@
-"""Atomic files and resumable training checkpoints.
+"""Resumable training checkpoints: accelerate's ``save_state`` / ``load_state``, written atomically.
 
-Every write goes to a temporary name, is fsynced, then renamed into place: a process killed in
-the middle of a save leaves the previous checkpoint (or shard) untouched and loadable.
+A checkpoint folder ``run_dir/step-000120/`` holds what ``Accelerator.save_state`` writes (the model's
+trainable weights, the optimizer, the registered LR scheduler, the fp16 loss scaler, every process's
+RNG states; sharded files under FSDP) plus ``state.json`` (step, history, settings). ``run_dir/latest``
+names the newest complete checkpoint. A checkpoint is written into a ``.staging-*`` folder and renamed
+into place only when every process has finished, so a kill at any moment leaves the previous
+checkpoint loadable.
 
-A checkpoint folder ``step-000120/`` holds
-
-* ``trainable.safetensors``: the trainable weights (all weights for full fine-tuning, the LoRA
-  adapter for LoRA),
-* ``optimizer.pt`` and ``scheduler.pt``: their ``state_dict`` (loaded with ``weights_only=True``),
-* ``rng-<rank>.pt``: torch's CPU (and CUDA) RNG state of each process,
-* ``state.json``: the step counter and anything the loop wants back (e.g. logged metrics).
-
-``latest`` (a one-line text file) names the newest complete checkpoint.
+Only *trainable* weights are saved (the LoRA adapter alone with LoRA, everything for full
+fine-tuning): :func:`attach` registers accelerate's save/load hooks that do this, and the load hook
+refuses a checkpoint with weights the model does not have.
 """
 
 from __future__ import annotations
@@ -21,103 +19,83 @@ import os
 import shutil
 from pathlib import Path
 
-import torch
-
 from .files import _fsync_dir, atomic_write_text
 
-
-def trainable_state(model) -> dict[str, torch.Tensor]:
-    """Parameters that require grad (names as in ``named_parameters``; tied weights once)."""
-    return {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
+WEIGHTS = "model.safetensors"
 
 
-def save_checkpoint(
-    run_dir: str | Path,
-    step: int,
-    model,
-    optimizer,
-    scheduler,
-    state: dict,
-    rank: int = 0,
-    world_size: int = 1,
-    keep: int = 2,
-) -> Path:
-    """Write ``run_dir/step-XXXXXX`` atomically and point ``latest`` at it; keep the newest ``keep``.
+def _trainable_names(model) -> set[str]:
+    return {name for name, p in model.named_parameters() if p.requires_grad}
 
-    In a multi-process run every rank calls this: rank 0 writes the shared files, each rank its RNG
-    state; the caller puts a barrier after it.
-    """
-    from safetensors.torch import save_file
 
+def attach(accelerator) -> None:
+    """Save only trainable weights (accelerate's hooks); check names when loading them back."""
+    from safetensors import safe_open
+    from safetensors.torch import load_model
+
+    def keep_trainable(models, weights, output_dir):
+        for i, model in enumerate(models[: len(weights)]):
+            names = _trainable_names(model)
+            weights[i] = {k: v for k, v in weights[i].items() if k in names}
+
+    def load_trainable(models, input_dir):
+        for i, model in enumerate(models):
+            path = Path(input_dir) / (WEIGHTS if i == 0 else f"model_{i}.safetensors")
+            with safe_open(str(path), "pt") as f:
+                unknown = sorted(set(f.keys()) - set(model.state_dict()))
+            if unknown:
+                raise ValueError(f"checkpoint {input_dir} has weights this model lacks: {unknown[:3]}")
+            load_model(model, str(path), strict=False)
+        models.clear()  # loaded here; accelerate must not load them again (strictly)
+
+    accelerator.register_save_state_pre_hook(keep_trainable)
+    accelerator.register_load_state_pre_hook(load_trainable)
+
+
+def save(accelerator, run_dir: str | Path, step: int, state: dict, keep: int = 2) -> Path:
+    """Write ``run_dir/step-XXXXXX`` (every process takes part), point ``latest`` at it, keep ``keep``."""
     run_dir = Path(run_dir)
-    final = run_dir / f"step-{step:06d}"
-    staging = run_dir / f".staging-step-{step:06d}"
-    staging.mkdir(parents=True, exist_ok=True)
-    rng = {"cpu": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        rng["cuda"] = torch.cuda.get_rng_state()
-    torch.save(rng, staging / f".rng-{rank}.tmp")
-    os.replace(staging / f".rng-{rank}.tmp", staging / f"rng-{rank}.pt")
-    if rank != 0:
-        return final
-    save_file(trainable_state(model), staging / "trainable.safetensors")
-    torch.save(optimizer.state_dict(), staging / "optimizer.pt")
-    torch.save(scheduler.state_dict(), staging / "scheduler.pt")
-    (staging / "state.json").write_text(json.dumps({"step": step, "world_size": world_size, **state}))
-    if world_size > 1:  # wait (bounded) for the other ranks' RNG files
-        import time
-
-        deadline = time.time() + 120
-        while len(list(staging.glob("rng-*.pt"))) < world_size and time.time() < deadline:
-            time.sleep(0.05)
-    for f in staging.iterdir():
-        with open(f, "rb") as fh:
-            os.fsync(fh.fileno())
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(staging, final)
-    _fsync_dir(run_dir)
-    atomic_write_text(run_dir / "latest", final.name + "\n")
-    for old in sorted(run_dir.glob("step-*"))[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+    final, staging = run_dir / f"step-{step:06d}", run_dir / f".staging-step-{step:06d}"
+    if accelerator.is_main_process and staging.exists():
+        shutil.rmtree(staging)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(staging))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        (staging / "state.json").write_text(json.dumps({"step": step, **state}))
+        for f in staging.rglob("*"):
+            if f.is_file():
+                with open(f, "rb") as handle:
+                    os.fsync(handle.fileno())
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(staging, final)
+        _fsync_dir(run_dir)
+        atomic_write_text(run_dir / "latest", final.name + "\n")
+        for old in sorted(run_dir.glob("step-*"))[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
     return final
 
 
-def latest_checkpoint(run_dir: str | Path) -> Path | None:
+def latest(run_dir: str | Path) -> Path | None:
     """The newest complete checkpoint of a run, or None. Half-written staging folders are ignored."""
     run_dir = Path(run_dir)
     pointer = run_dir / "latest"
     if not pointer.exists():
         return None
     ckpt = run_dir / pointer.read_text().strip()
-    needed = ("trainable.safetensors", "optimizer.pt", "scheduler.pt", "state.json")
-    missing = [n for n in needed if not (ckpt / n).exists()]
-    if missing:
-        raise FileNotFoundError(f"checkpoint {ckpt} is incomplete: missing {', '.join(missing)}")
+    if not (ckpt / "state.json").exists():
+        raise FileNotFoundError(f"checkpoint {ckpt} is incomplete: state.json is missing")
+    if not any(ckpt.glob("model*.safetensors")) and not any(ckpt.glob("pytorch_model_fsdp*")):
+        raise FileNotFoundError(f"checkpoint {ckpt} is incomplete: no model weights (model.safetensors)")
     return ckpt
 
 
-def load_checkpoint(ckpt: str | Path, model, optimizer, scheduler, rank: int = 0) -> dict:
-    """Restore weights, optimizer, scheduler and this rank's RNG; return ``state.json``."""
-    from safetensors.torch import load_file
-
+def load(accelerator, ckpt: str | Path) -> dict:
+    """Restore weights, optimizer, scheduler, scaler and RNG states; return ``state.json``."""
     ckpt = Path(ckpt)
     if not ckpt.is_dir():
         raise FileNotFoundError(f"checkpoint folder {ckpt} does not exist")
-    weights = load_file(ckpt / "trainable.safetensors")
-    params = dict(model.named_parameters())
-    unknown = sorted(set(weights) - set(params))
-    if unknown:
-        raise ValueError(f"checkpoint {ckpt} has weights this model lacks: {unknown[:3]}")
-    with torch.no_grad():
-        for name, value in weights.items():
-            params[name].copy_(value)
-    optimizer.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=True))
-    scheduler.load_state_dict(torch.load(ckpt / "scheduler.pt", weights_only=True))
-    rng_file = ckpt / f"rng-{rank}.pt"
-    if rng_file.exists():
-        rng = torch.load(rng_file, weights_only=True)
-        torch.set_rng_state(rng["cpu"])
-        if "cuda" in rng and torch.cuda.is_available():
-            torch.cuda.set_rng_state(rng["cuda"])
+    accelerator.load_state(str(ckpt))
     return json.loads((ckpt / "state.json").read_text())

@@ -32,17 +32,95 @@ CATEGORIES = [
     "classification",
 ]
 
-_KEYWORDS = {
-    "math_reasoning": r"\d+\s*[\+\-\*/x×]|\bhow many\b|\bcalculate|\bsolve|\bpercent|\bhow far|\bhow much|\bsum\b|\bfaster than\b|\bday of the week\b",
-    "multilingual": r"\btranslat|\bin (french|spanish|german|italian|portuguese)\b|\bwhat does .* mean in\b",
-    "classification": r"\bclassify|\bcategori[sz]e|\bwhich (category|group)|\bis .* a (fruit|mammal|noun|verb)|\bpositive or negative\b|\bsentiment\b",
-    "imitation_writing": r"\bin the style of\b|\bimitat|\bas if you were\b|\bpretend\b|\blike a pirate\b|\bvoice of\b",
-    "professional_writing": r"\bemail\b|\bletter\b|\bcover letter|\bmemo\b|\bresume\b|\bannouncement|\bproposal\b|\bmanager\b",
-    "creative_writing": r"\bpoem\b|\bstory\b|\bhaiku\b|\blimerick\b|\bsong\b|\bfable\b|\btale\b|\bverse\b",
-    "instructions_procedures": r"\bhow (do|can|to) (i|you)\b|\bsteps?\b|\binstructions\b|\bguide\b|\brecipe\b",
-    "science_explanation": r"\bwhy does\b|\bexplain\b|\bhow does\b|\bphotosynth|\bgravity\b|\batom|\bcell\b|\benergy\b|\bscien",
-    "open_discussion": r"\bwhat do you think\b|\bpros and cons\b|\bshould\b|\bopinion\b|\bdiscuss\b|\bdebate\b|\badvantages\b",
-    "general_knowledge": r"\bwho (was|is|invented)\b|\bwhat is the capital\b|\bwhen did\b|\bwhich (city|country)\b|\bhistory\b",
+_KEYWORDS = {  # each category's alternatives, joined into one regular expression; tried in this order
+    "math_reasoning": "|".join(
+        [
+            r"\d+\s*[\+\-\*/x×]",
+            r"\bhow many\b",
+            r"\bcalculate",
+            r"\bsolve",
+            r"\bpercent",
+            r"\bhow far",
+            r"\bhow much",
+            r"\bsum\b",
+            r"\bfaster than\b",
+            r"\bday of the week\b",
+        ]
+    ),
+    "multilingual": "|".join(
+        [r"\btranslat", r"\bin (french|spanish|german|italian|portuguese)\b", r"\bwhat does .* mean in\b"]
+    ),
+    "classification": "|".join(
+        [
+            r"\bclassify",
+            r"\bcategori[sz]e",
+            r"\bwhich (category|group)",
+            r"\bis .* a (fruit|mammal|noun|verb)",
+            r"\bpositive or negative\b",
+            r"\bsentiment\b",
+        ]
+    ),
+    "imitation_writing": "|".join(
+        [
+            r"\bin the style of\b",
+            r"\bimitat",
+            r"\bas if you were\b",
+            r"\bpretend\b",
+            r"\blike a pirate\b",
+            r"\bvoice of\b",
+        ]
+    ),
+    "professional_writing": "|".join(
+        [
+            r"\bemail\b",
+            r"\bletter\b",
+            r"\bcover letter",
+            r"\bmemo\b",
+            r"\bresume\b",
+            r"\bannouncement",
+            r"\bproposal\b",
+            r"\bmanager\b",
+        ]
+    ),
+    "creative_writing": "|".join(
+        [r"\bpoem\b", r"\bstory\b", r"\bhaiku\b", r"\blimerick\b", r"\bsong\b", r"\bfable\b", r"\btale\b", r"\bverse\b"]
+    ),
+    "instructions_procedures": "|".join(
+        [r"\bhow (do|can|to) (i|you)\b", r"\bsteps?\b", r"\binstructions\b", r"\bguide\b", r"\brecipe\b"]
+    ),
+    "science_explanation": "|".join(
+        [
+            r"\bwhy does\b",
+            r"\bexplain\b",
+            r"\bhow does\b",
+            r"\bphotosynth",
+            r"\bgravity\b",
+            r"\batom",
+            r"\bcell\b",
+            r"\benergy\b",
+            r"\bscien",
+        ]
+    ),
+    "open_discussion": "|".join(
+        [
+            r"\bwhat do you think\b",
+            r"\bpros and cons\b",
+            r"\bshould\b",
+            r"\bopinion\b",
+            r"\bdiscuss\b",
+            r"\bdebate\b",
+            r"\badvantages\b",
+        ]
+    ),
+    "general_knowledge": "|".join(
+        [
+            r"\bwho (was|is|invented)\b",
+            r"\bwhat is the capital\b",
+            r"\bwhen did\b",
+            r"\bwhich (city|country)\b",
+            r"\bhistory\b",
+        ]
+    ),
 }
 
 

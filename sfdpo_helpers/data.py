@@ -1,15 +1,29 @@
 """Datasets: smoltalk conversations for SFT, UltraFeedback pairs for DPO, evaluation prompts.
 
-Online the rows come from the hub with ``datasets``; offline from the demo files shipped in
-``sfdpo_helpers/demo_data`` (same column formats). Either way they pass through the same
-functions here, and every malformed row is either an error that names the dataset, the row
-and the field, or a skip that is counted in a :class:`SkipReport` which the notebooks print.
+Online the rows come from the hub through one function, :func:`hub_rows` (streamed, a seeded sample,
+never the whole split in memory); offline from the demo files shipped in ``sfdpo_helpers/demo_data``
+(same column formats) or from a local folder in the hub layout (``dataset=``). Either way they pass
+through the same functions here, and every malformed row is either an error that names the dataset,
+the row and the field, or a skip that is counted in a :class:`SkipReport` which the notebooks print.
+
+The study's sizes and the memory they need (estimates: average row sizes from the dataset cards'
+``num_bytes / num_examples``, times about 1.3 for Python string and dict overhead; not measured):
+
+* smoltalk ``all``/``train``: 1,043,917 conversations, 4.0 GB as Arrow (about 3.9 KB a row, whole
+  conversations). The study used the whole split (``limit=None``): it is streamed and only first
+  turns are kept, roughly 2 KB a row, so about 2.5-3 GB of RAM for the ~1M rows (Colab: ~12 GB);
+  holding the whole rows, as ``list(load_dataset(...))`` did, would take 5 GB or more.
+* UltraFeedback ``train_prefs``: 61,135 rows, 406 MB (6.6 KB a row: the prompt four times, the
+  chosen reply twice); the kept (prompt, chosen, rejected) strings are about 3.5 KB, so ~0.25 GB.
+* UltraFeedback ``test_prefs``: 2,000 rows (13 MB); the prompts alone are ~1-2 MB.
+* A seeded sample holds at most its shuffle buffer (10,000 rows, ~60 MB of smoltalk) beside what is kept.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,26 +119,83 @@ def first_turn(messages, dataset: str, row_index: int) -> tuple[str, str]:
     return prompt, reply
 
 
-def _load_hub(name: str, split: str, config: str | None = None, limit: int | None = None) -> list[dict]:
-    from datasets import load_dataset
+HUB_HINT = "Offline, use source='demo', or dataset= a local folder in the hub layout"
+HUB_BUFFER = 10_000  # rows in the shuffle buffer of a seeded hub sample (about 60 MB of smoltalk rows)
 
-    from .models import HubUnavailableError
+
+def _dataset_location(dataset: str, what: str) -> str:
+    """What to hand ``load_dataset``: a local folder as is, a hub id as is online, and offline the hub id's
+    snapshot in the local hub cache (``datasets`` itself refuses hub ids offline: it raises
+    OfflineModeIsEnabled before looking at the hub cache and only falls back to its own Arrow cache)."""
+    from .models import _hub_offline, hub_error
+
+    if Path(dataset).expanduser().is_dir():
+        return str(Path(dataset).expanduser())
+    if dataset.startswith((".", "/", "~")):
+        raise FileNotFoundError(f"{what}: dataset folder {dataset!r} does not exist")
+    if not _hub_offline():
+        return dataset
+    from huggingface_hub import snapshot_download
 
     try:
-        ds = load_dataset(name, config, split=split)
+        return snapshot_download(dataset, repo_type="dataset", local_files_only=True)
     except Exception as err:
-        raise HubUnavailableError(
-            f"Cannot load {name!r} from the hub ({type(err).__name__}); offline, use source='demo'."
-        ) from None
-    if limit is not None:
-        ds = ds.select(range(min(limit, len(ds))))
-    return list(ds)
+        raise hub_error(err, what, HUB_HINT) from None
 
 
-def _raw_rows(source: str, demo_file: str, hub_name: str, split: str, config=None, limit=None) -> list[dict]:
+def hub_rows(
+    dataset: str,
+    split: str,
+    n: int | None = None,
+    config: str | None = None,
+    seed: int = 0,
+    buffer_size: int = HUB_BUFFER,
+) -> Iterator[dict]:
+    """Rows of a hub dataset (an id such as ``HuggingFaceTB/smoltalk`` or a local folder in the same layout), as
+    an iterator that reads them one at a time: every hub read of the kit goes through here.
+
+    ``n`` rows: a seeded sample, ``load_dataset(..., streaming=True)`` then ``reshard()`` (one shard per parquet
+    row group), ``shuffle(seed, buffer_size)`` and ``take(n)``. A streamed shuffle is a shuffle of the shard
+    order plus a buffer of ``buffer_size`` rows that several shards feed at once, so the sample is approximately,
+    not exactly, uniform; it is the same for the same (data, seed). At most ``buffer_size`` rows sit in the
+    buffer; the caller keeps what it needs of each row (the loaders keep only the first turn).
+    ``n=None``: the whole split in stored order, row by row (``seed`` unused); what it costs in RAM is what
+    the caller keeps (module docstring). Failures are one :class:`~sfdpo_helpers.models.HubUnavailableError`
+    line with the cause (offline, not found or gated, unknown config or split, disk full).
+    """
+    from datasets import load_dataset
+
+    from .models import hub_error
+
+    if n is not None and n <= 0:
+        raise ValueError(f"n must be positive or None, got {n}")
+    what = f"Dataset {dataset!r} (config {config!r}, split {split!r})"
+    location = _dataset_location(dataset, what)
+    try:
+        stream = load_dataset(location, config, split=split, streaming=True)
+        if n is not None:
+            stream = stream.reshard().shuffle(seed=seed, buffer_size=buffer_size).take(n)
+    except Exception as err:
+        raise hub_error(err, what, HUB_HINT) from None
+    return _rows_of(stream, what)
+
+
+def _rows_of(stream, what: str):
+    """Iterate a stream; an error while reading (a dropped connection, a full disk) becomes the same one line."""
+    from .models import hub_error
+
+    try:
+        yield from stream
+    except Exception as err:
+        raise hub_error(err, what, HUB_HINT) from None
+
+
+def _raw_rows(source: str, demo_file: str, split: str, limit=None, **hub) -> Iterable[dict]:
+    """Rows from the hub (lazily, a seeded sample of ``limit``), the demo data or a JSONL file/folder
+    (the first ``limit`` rows: the notebooks' demo outputs depend on that order)."""
     if source == "hub":
-        rows = _load_hub(hub_name, split, config, limit)
-    elif source == "demo" or Path(source).is_dir():
+        return hub_rows(hub.pop("dataset"), split, n=limit, **hub)
+    if source == "demo" or Path(source).is_dir():
         rows = read_jsonl((DEMO_DIR if source == "demo" else Path(source)) / demo_file)
     elif Path(source).is_file():
         rows = read_jsonl(source)
@@ -136,14 +207,21 @@ def _raw_rows(source: str, demo_file: str, hub_name: str, split: str, config=Non
     return rows[:limit] if limit is not None else rows
 
 
-def sft_rows(rows: list[dict], dataset: str, on_error: str = "skip") -> tuple[list[dict], SkipReport]:
+def _label(name: str, source: str, dataset: str, config, split: str, limit, seed: int) -> str:
+    if source != "hub":
+        return f"{name}[{source}]"
+    sample = "" if limit is None else f", sample of {limit} seed {seed}"
+    return f"{dataset}[{config or 'default'}/{split}{sample}]"
+
+
+def sft_rows(rows: Iterable[dict], dataset: str, on_error: str = "skip") -> tuple[list[dict], SkipReport]:
     """First-turn ``{"prompt", "response"}`` rows from smoltalk-format rows (``messages`` column).
 
     Malformed rows raise (``on_error="raise"``) or are skipped and counted, as are repeated prompts
     (the first occurrence is kept)."""
     report = SkipReport(dataset)
     out, seen = [], set()
-    for i, row in enumerate(rows):
+    for i, row in enumerate(rows):  # rows may be a stream: only the first turn of each row is kept
         report.seen += 1
         try:
             if not isinstance(row, dict) or "messages" not in row:
@@ -167,14 +245,22 @@ def _extras(row: dict) -> dict:
     return {k: row[k] for k in ("category", "instruction_id_list", "kwargs") if k in row}
 
 
-def load_sft(source: str = "demo", split: str = "train", limit: int | None = None, on_error: str = "skip"):
-    """smoltalk (``source='hub'``), the shipped demo conversations (``'demo'``), a folder with
-    ``sft.jsonl`` or a JSONL path."""
-    rows = _raw_rows(source, "sft.jsonl", SMOLTALK, split, config="all", limit=limit)
-    return sft_rows(rows, dataset=f"smoltalk[{source}]", on_error=on_error)
+def load_sft(
+    source: str = "demo",
+    split: str = "train",
+    limit: int | None = None,
+    on_error: str = "skip",
+    dataset: str = SMOLTALK,
+    config: str | None = "all",
+    seed: int = 0,
+):
+    """First turns of smoltalk (``source='hub'``: ``dataset``/``config``/``split``, a seeded sample of
+    ``limit`` rows), the shipped demo conversations (``'demo'``), a folder with ``sft.jsonl`` or a JSONL path."""
+    rows = _raw_rows(source, "sft.jsonl", split, limit, dataset=dataset, config=config, seed=seed)
+    return sft_rows(rows, _label("smoltalk", source, dataset, config, split, limit, seed), on_error=on_error)
 
 
-def pair_rows(rows: list[dict], dataset: str, on_error: str = "skip") -> tuple[list[dict], SkipReport]:
+def pair_rows(rows: Iterable[dict], dataset: str, on_error: str = "skip") -> tuple[list[dict], SkipReport]:
     """``{"prompt", "chosen", "rejected"}`` strings from ultrafeedback_binarized-format rows."""
     report = SkipReport(dataset)
     out, seen = [], set()
@@ -203,22 +289,38 @@ def pair_rows(rows: list[dict], dataset: str, on_error: str = "skip") -> tuple[l
     return out, report
 
 
-def load_pairs(source: str = "demo", split: str = "train_prefs", limit: int | None = None, on_error: str = "skip"):
-    """UltraFeedback binarized pairs (``'hub'``), the shipped demo pairs (``'demo'``) or a JSONL path."""
-    rows = _raw_rows(source, "pairs.jsonl", ULTRAFEEDBACK, split, limit=limit)
-    return pair_rows(rows, dataset=f"ultrafeedback[{source}]", on_error=on_error)
+def load_pairs(
+    source: str = "demo",
+    split: str = "train_prefs",
+    limit: int | None = None,
+    on_error: str = "skip",
+    dataset: str = ULTRAFEEDBACK,
+    config: str | None = None,
+    seed: int = 0,
+):
+    """UltraFeedback binarized pairs (``'hub'``: ``dataset``/``split``, a seeded sample of ``limit`` rows),
+    the shipped demo pairs (``'demo'``), a folder with ``pairs.jsonl`` or a JSONL path."""
+    rows = _raw_rows(source, "pairs.jsonl", split, limit, dataset=dataset, config=config, seed=seed)
+    return pair_rows(rows, _label("ultrafeedback", source, dataset, config, split, limit, seed), on_error=on_error)
 
 
-def load_eval_prompts(source: str = "demo", limit: int | None = None) -> list[dict]:
-    """Held-out prompts: demo prompts with categories and IFEval-schema instructions, or
-    UltraFeedback's ``test_prefs`` prompts online, or any JSONL with a ``prompt`` column."""
+def load_eval_prompts(
+    source: str = "demo",
+    limit: int | None = None,
+    dataset: str = ULTRAFEEDBACK,
+    config: str | None = None,
+    split: str = "test_prefs",
+    seed: int = 0,
+) -> list[dict]:
+    """Held-out prompts: demo prompts with categories and IFEval-schema instructions, UltraFeedback's
+    ``test_prefs`` prompts from the hub (a seeded sample of ``limit``), or any JSONL with a ``prompt`` column."""
+    rows = _raw_rows(source, "eval_prompts.jsonl", split, limit, dataset=dataset, config=config, seed=seed)
     if source == "hub":
-        rows = [{"prompt": r["prompt"]} for r in _load_hub(ULTRAFEEDBACK, "test_prefs", limit=limit)]
-    else:
-        rows = _raw_rows(source, "eval_prompts.jsonl", ULTRAFEEDBACK, "test_prefs", limit=limit)
+        rows = [{"prompt": r.get("prompt")} for r in rows]
+    label = _label("eval prompts", source, dataset, config, split, limit, seed)
     for i, row in enumerate(rows):
         if not isinstance(row.get("prompt"), str) or not row["prompt"].strip():
-            raise DataError(f"eval prompts[{source}] row {i}: field 'prompt' missing or empty")
+            raise DataError(f"{label} row {i}: field 'prompt' missing or empty")
     return rows
 
 
@@ -297,7 +399,7 @@ def train_eval_split(rows: list, eval_fraction: float = 0.05, seed: int = 0) -> 
 
 
 def write_jsonl(rows: list[dict], path: str | Path) -> None:
-    """Write rows atomically (temporary name, fsync, rename)."""
-    from .files import atomic_write_text
+    """Write rows atomically (temporary name, fsync, rename): :func:`sfdpo_helpers.files.write_jsonl`."""
+    from .files import write_jsonl as _write
 
-    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    _write(rows, path)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +24,9 @@ from pathlib import Path
 import torch
 
 from .collators import PairCollator, tokenize_pairs
-from .losses import dpo_family_loss, sequence_logps
-from .training import TrainSettings, train
+from .files import atomic_write_text, fingerprint
+from .losses import batch_sequence_logps, dpo_family_loss
+from .training import TrainSettings, make_accelerator, train
 
 
 @dataclass
@@ -46,8 +46,8 @@ class DPOSettings:
 
 
 def pair_logps(model, batch, chunk_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(log π(y⁺|x), log π(y⁻|x)) for a PairCollator batch: one forward over chosen+rejected rows."""
-    logps = sequence_logps(model, batch["input_ids"], batch["attention_mask"], batch["labels"], chunk_size=chunk_size)
+    """(log π(y⁺|x), log π(y⁻|x)) for a pair batch: chosen and rejected rows go through one forward pass."""
+    logps = batch_sequence_logps(model, batch, chunk_size=chunk_size)
     half = logps.shape[0] // 2
     return logps[:half], logps[half:]
 
@@ -57,13 +57,13 @@ def reference_context(model):
     return model.disable_adapter() if hasattr(model, "disable_adapter") else contextlib.nullcontext()
 
 
-def _fingerprint(model, examples: list[dict]) -> str:
-    h = hashlib.sha256(str(torch.is_autocast_enabled("cuda")).encode())  # bf16 and fp32 references differ
-    for p in list(model.parameters())[:4] + list(model.parameters())[-2:]:
-        h.update(p.detach().float().cpu().numpy().tobytes()[:4096])
-    for e in examples:
-        h.update(str((e["chosen"]["input_ids"], e["rejected"]["input_ids"])).encode())
-    return h.hexdigest()[:16]
+def _fingerprint(model, examples: list[dict], precision: str) -> str:
+    """Reference weights (a sample of them), the token ids of every pair and the precision (bf16 and fp32
+    references differ)."""
+    params = list(model.parameters())
+    weights = [p.detach().float().cpu().numpy().tobytes()[:4096] for p in params[:4] + params[-2:]]
+    ids = [(e["chosen"]["input_ids"], e["rejected"]["input_ids"]) for e in examples]
+    return fingerprint(precision, *weights, ids)
 
 
 @torch.no_grad()
@@ -75,26 +75,27 @@ def precompute_reference(
     cache_dir: str | Path | None = None,
     chunk_size: int | None = None,
     progress: bool = True,
+    accelerator=None,
 ) -> list[dict]:
     """Add ``ref_chosen`` / ``ref_rejected`` (summed log-probs under π_ref) to every pair.
 
-    With ``cache_dir`` the values are stored as ``ref_logps-<fingerprint>.json`` (the fingerprint
-    covers the reference weights and the tokenized pairs) and read back on the next run.
+    The pass runs under the training ``accelerator``'s autocast, so π_ref has the precision the policy
+    will have (a bf16 policy against an fp32 reference would start with a non-zero margin). With
+    ``cache_dir`` the values are stored as ``ref_logps-<fingerprint>.json`` (reference weights, token ids,
+    precision) and read back on the next run.
     """
     from tqdm.auto import tqdm
 
-    from .files import atomic_write_text
-
-    cache = Path(cache_dir) / f"ref_logps-{_fingerprint(model, examples)}.json" if cache_dir else None
+    precision = accelerator.mixed_precision if accelerator is not None else "no"
+    cache = Path(cache_dir) / f"ref_logps-{_fingerprint(model, examples, precision)}.json" if cache_dir else None
     if cache is not None and cache.exists():
         values = json.loads(cache.read_text())
     else:
-        collate = PairCollator(pad_token_id)
-        device = next(model.parameters()).device
-        was_training = model.training
+        collate, device, was_training = PairCollator(pad_token_id), next(model.parameters()).device, model.training
         model.eval()
         values = []
-        with reference_context(model):
+        autocast = accelerator.autocast() if accelerator is not None else contextlib.nullcontext()
+        with reference_context(model), autocast:
             for start in tqdm(range(0, len(examples), batch_size), desc="reference log-probs", disable=not progress):
                 batch = {k: v.to(device) for k, v in collate(examples[start : start + batch_size]).items()}
                 chosen, rejected = pair_logps(model, batch, chunk_size)
@@ -184,13 +185,15 @@ def frozen_copy(model):
     return ref
 
 
-def _training_autocast(settings: TrainSettings):
-    from .training import pick_mixed_precision
-
-    precision = pick_mixed_precision(settings.mixed_precision)
-    if precision == "no":
-        return contextlib.nullcontext()
-    return torch.autocast("cuda", dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
+def _reference(model, examples, held_out, pad, settings: TrainSettings, reference: str, cache_dir, acc, progress):
+    """π_ref: precomputed log-probs on the pairs (returned with them), or a model scored every batch."""
+    if reference == "model":
+        ref_model = model if hasattr(model, "disable_adapter") else frozen_copy(model)  # same device as model
+        return examples, held_out, PairCollator(pad), ref_model
+    args = (pad, settings.micro_batch_size, cache_dir, settings.chunk_size)
+    examples = precompute_reference(model, examples, *args, progress, accelerator=acc)
+    held_out = precompute_reference(model, held_out, *args, False, accelerator=acc) if held_out else []
+    return examples, held_out, PrecomputedPairCollator(pad), None
 
 
 def train_dpo(
@@ -202,8 +205,8 @@ def train_dpo(
     objective: DPOSettings | None = None,
     reference: str = "precomputed",
     eval_pairs_rows: list[dict] | None = None,
-    max_prompt_tokens: int = 300,
-    max_response_tokens: int = 450,
+    max_prompt_tokens: int = 320,
+    max_response_tokens: int = 440,
     ref_cache_dir=None,
     monitor_fn=None,
     resume: bool = True,
@@ -214,28 +217,15 @@ def train_dpo(
     if reference not in ("precomputed", "model"):
         raise ValueError(f"reference must be 'precomputed' or 'model', got {reference!r}")
     objective = objective or DPOSettings()
-    model.to("cuda" if torch.cuda.is_available() else "cpu")  # the device train() will use
+    acc = make_accelerator(settings)
+    model.to(acc.device)
     examples, report = tokenize_pairs(pairs, tokenizer, max_prompt_tokens, max_response_tokens, "dpo pairs")
-    held_out = (
-        tokenize_pairs(eval_pairs_rows, tokenizer, max_prompt_tokens, max_response_tokens, "dpo eval")[0]
-        if eval_pairs_rows
-        else []
-    )
+    budgets = (max_prompt_tokens, max_response_tokens, "dpo eval")
+    held_out = tokenize_pairs(eval_pairs_rows, tokenizer, *budgets)[0] if eval_pairs_rows else []
     pad = tokenizer.pad_token_id
-    ref_model = None
-    if reference == "precomputed":
-        with _training_autocast(settings):  # the reference must see the same precision as the policy will
-            examples = precompute_reference(
-                model, examples, pad, settings.micro_batch_size, ref_cache_dir, settings.chunk_size, progress
-            )
-            if held_out:
-                held_out = precompute_reference(
-                    model, held_out, pad, settings.micro_batch_size, ref_cache_dir, settings.chunk_size, False
-                )
-        collate = PrecomputedPairCollator(pad)
-    else:
-        ref_model = model if hasattr(model, "disable_adapter") else frozen_copy(model)  # same device as model
-        collate = PairCollator(pad)
+    examples, held_out, collate, ref_model = _reference(
+        model, examples, held_out, pad, settings, reference, ref_cache_dir, acc, progress
+    )
 
     def loss_sum(m, batch):
         if on_micro_batch is not None:
@@ -244,11 +234,9 @@ def train_dpo(
         return terms["loss"].sum(), metric_sums(terms)
 
     def eval_fn(m):
-        return (
-            eval_pairs(m, held_out, objective, pad, settings.micro_batch_size, ref_model, settings.chunk_size)
-            if held_out
-            else {}
-        )
+        if not held_out:
+            return {}
+        return eval_pairs(m, held_out, objective, pad, settings.micro_batch_size, ref_model, settings.chunk_size)
 
     lengths = [len(e["chosen"]["input_ids"]) + len(e["rejected"]["input_ids"]) for e in examples]
     history = train(
@@ -264,5 +252,6 @@ def train_dpo(
         monitor_fn=monitor_fn,
         resume=resume,
         progress=progress,
+        accelerator=acc,
     )
     return history, report

@@ -1,24 +1,34 @@
 """The main job: run the numbered notebooks in order with papermill, offline by default.
 
-``python -m sfdpo_helpers.main`` executes ``notebooks/0*_*.ipynb`` (those that exist) with their
-default parameters (embedded SmolLM2, shipped demo data), writing the executed notebooks to
-``runs/main/executed/``, data, checkpoints and models under ``runs/main/``, and figures to
-``figures/``. ``-p NAME VALUE`` passes a parameter to every notebook that takes it, e.g.
-``-p model tiny`` for a smoke run; ``--only 01 02`` runs a subset. At the end it writes the results
-summary ``runs/main/results.md`` (+ CSV) with every model's win rate against the base model and
-against each other, and their IFEval-style accuracies.
+``python -m sfdpo_helpers.main`` executes ``notebooks/0*_*.ipynb`` with the run settings of a profile
+(``--run offline``: embedded SmolLM2, shipped demo data; ``colab``; ``study``; or a YAML file of your
+own) and writes executed notebooks to ``<out_dir>/executed/``, data, checkpoints and models under
+``<out_dir>``, figures to ``figures/``, then the results summary ``<out_dir>/results.md``.
+
+``-p NAME VALUE`` changes a run setting (``-p base_model tiny``, ``-p dpo.lr 1e-6``) or a notebook
+parameter (``-p beta 0.5``: every notebook that has it); ``--only 01 02`` runs a subset; ``--grid``
+runs the chosen notebooks once per combination, e.g. the β × learning-rate sweep of DPO::
+
+    python -m sfdpo_helpers.main --only 04 --grid beta=0.1,0.5 --grid dpo.lr=1e-4,4e-4
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
+import itertools
+import json
+import logging
 import sys
 import time
 from pathlib import Path
 
+from . import settings
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
+_QUIET = ("Executing", "Ending Cell", "Input Notebook", "Output Notebook", "Working directory", "Passed unknown")
 
 
 def notebook_paths(only: list[str] | None = None) -> list[Path]:
@@ -35,46 +45,59 @@ def _value(text: str):
         return text
 
 
-def last_notebook_defaults() -> dict:
-    """The default parameters of the last notebook (``07``): the summary judges the models on the same
-    prompts with the same settings, so it reuses the answers the notebooks cached."""
+def _parameters(path: Path) -> dict:
     import papermill as pm
 
-    return {k: _value(v["default"]) for k, v in pm.inspect_notebook(str(notebook_paths()[-1])).items()}
+    return pm.inspect_notebook(str(path))
 
 
-def run_notebooks(
-    out_dir: Path, overrides: dict, only: list[str] | None = None, figures_dir: Path = ROOT / "figures"
-) -> list[tuple[str, float]]:
-    """Execute the notebooks in order; stop at the first failure (papermill names the cell)."""
-    import logging
+def split_overrides(cfg: settings.RunSettings, overrides: dict) -> tuple[settings.RunSettings, dict]:
+    """Run settings (``name`` or ``stage.name``) go into the settings; the rest are notebook parameters."""
+    run = dataclasses.asdict(cfg)
+    story = {}
+    for name, value in overrides.items():
+        head, _, tail = name.partition(".")
+        if head not in run:
+            story[name] = value
+        elif tail:
+            run[head] = {**run[head], tail: value}
+        else:
+            run[head] = value
+    return settings.load(run), story
 
-    import papermill as pm
 
-    # papermill's log_output goes through its logger at INFO: show the notebooks' printed progress
+def _log_notebook_output() -> None:
+    """papermill logs the notebooks' output at INFO: show it, indented, without papermill's own chatter."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("  | %(message)s"))
-    handler.addFilter(
-        lambda record: (
-            not str(record.msg).startswith(
-                ("Executing", "Ending Cell", "Input Notebook", "Output Notebook", "Working directory")
-            )
-        )
-    )
+    handler.addFilter(lambda record: not str(record.msg).startswith(_QUIET))
     log = logging.getLogger("papermill")
     if not log.handlers:
         log.addHandler(handler)
     log.setLevel(logging.INFO)
-    out_dir = out_dir.resolve()
-    executed = out_dir / "executed"
+
+
+def run_notebooks(
+    cfg: settings.RunSettings,
+    story: dict | None = None,
+    only: list[str] | None = None,
+    executed_dir: Path | None = None,
+) -> list[tuple[str, float]]:
+    """Execute the notebooks in order with ``run`` = these settings; stop at the first failure."""
+    import papermill as pm
+
+    _log_notebook_output()
+    executed = Path(executed_dir or cfg.out / "executed")
     executed.mkdir(parents=True, exist_ok=True)
+    paths = notebook_paths(only)
+    accepted = {p: _parameters(p) for p in notebook_paths()}
+    unknown = sorted(set(story or {}) - {k for a in accepted.values() for k in a})
+    if unknown:
+        raise settings.ParameterError(f"unknown parameter(s) {unknown}: neither a run setting nor a notebook parameter")
     timings = []
-    for path in notebook_paths(only):
-        accepted = pm.inspect_notebook(str(path))
-        params = {"out_dir": str(out_dir), "figures_dir": str(Path(figures_dir).resolve())}
-        params.update(overrides)
-        params = {k: v for k, v in params.items() if k in accepted}
-        print(f"\n=== {path.name}  {params}", flush=True)
+    for path in paths:
+        params = {"run": dataclasses.asdict(cfg), **{k: v for k, v in (story or {}).items() if k in accepted[path]}}
+        print(f"\n=== {path.name}  {({k: v for k, v in params.items() if k != 'run'}) or ''}", flush=True)
         start = time.time()
         pm.execute_notebook(
             str(path),
@@ -82,7 +105,7 @@ def run_notebooks(
             parameters=params,
             cwd=str(NOTEBOOKS),
             log_output=True,
-            progress_bar=True,
+            progress_bar=False,
             kernel_name="python3",
         )
         timings.append((path.name, time.time() - start))
@@ -90,9 +113,34 @@ def run_notebooks(
     return timings
 
 
+def run_grid(cfg: settings.RunSettings, story: dict, grid: dict[str, list], only: list[str]) -> list[tuple[str, float]]:
+    """The chosen notebooks once per combination of ``grid``; each run saves its model as ``sweep_...``
+    (notebooks with a ``run_name`` parameter) and its figures under ``figures/sweep/``; then the loss and
+    margin curves of all combinations on one chart each."""
+    from . import plots
+
+    timings, histories = [], {}
+    for values in itertools.product(*grid.values()):
+        combo = dict(zip(grid, values))
+        name = "sweep_" + "_".join(f"{k.split('.')[-1]}{v}" for k, v in combo.items())
+        run_cfg, extra = split_overrides(cfg, combo)
+        run_cfg = settings.load({**dataclasses.asdict(run_cfg), "figures_dir": str(cfg.figures / "sweep" / name)})
+        named = {"run_name": name} if any("run_name" in _parameters(p) for p in notebook_paths(only)) else {}
+        timings += run_notebooks(run_cfg, {**story, **extra, **named}, only, cfg.out / "executed" / name)
+        history = cfg.out / "checkpoints" / name / "history.json"
+        if history.exists():
+            histories[", ".join(f"{k}={v}" for k, v in combo.items())] = json.loads(history.read_text())
+    for key in ("loss", "rewards/margins"):
+        if histories:
+            plots.overlay(
+                histories, key, cfg.figures / f"sweep_{key.split('/')[-1]}.png", f"{key} by {', '.join(grid)}"
+            )
+    return timings
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=str(ROOT / "runs" / "main"), help="output folder (default runs/main)")
+    ap.add_argument("--run", default="offline", help="run settings: offline, colab, study or a YAML file")
     ap.add_argument("--only", nargs="*", help="notebook numbers to run, e.g. 01 02")
     ap.add_argument("--no-summary", action="store_true", help="skip the results summary at the end")
     ap.add_argument(
@@ -101,30 +149,30 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar=("NAME", "VALUE"),
-        help="parameter for every notebook that has it (Python literal or string)",
+        help="a run setting (name or stage.name) or a notebook parameter (Python literal or string)",
+    )
+    ap.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2",
+        help="run the notebooks once per value (several --grid: every combination)",
     )
     args = ap.parse_args(argv)
-    overrides = {k: _value(v) for k, v in args.p}
+    cfg, story = split_overrides(settings.load(args.run), {k: _value(v) for k, v in args.p})
+    grid = {k: [_value(v) for v in vs.split(",")] for k, _, vs in (g.partition("=") for g in args.grid)}
     start = time.time()
-    timings = run_notebooks(Path(args.out), overrides, args.only)
-    if not args.no_summary and (Path(args.out) / "models").is_dir():
+    timings = run_grid(cfg, story, grid, args.only) if grid else run_notebooks(cfg, story, args.only)
+    if not args.no_summary and not grid and (cfg.out / "models").is_dir():
         from .results import summarise
 
         print("\n=== results summary (every model vs the base and vs each other)", flush=True)
-        settings = {**last_notebook_defaults(), **overrides}
-        summarise(
-            args.out,
-            overrides.get("figures_dir", ROOT / "figures"),
-            overrides.get("base_model", "embedded"),
-            settings["n_eval_prompts"],
-            settings["max_new_tokens"],
-            settings["gen_batch_size"],
-        )
-        print((Path(args.out) / "results.md").read_text())
+        summarise(cfg)
+        print((cfg.out / "results.md").read_text())
     print("\nMain job finished:")
     for name, seconds in timings:
         print(f"  {name:28s} {seconds:7.0f} s")
-    print(f"  {'total':28s} {time.time() - start:7.0f} s   (executed notebooks in {Path(args.out) / 'executed'})")
+    print(f"  {'total':28s} {time.time() - start:7.0f} s   (executed notebooks in {cfg.out / 'executed'})")
     return 0
 
 

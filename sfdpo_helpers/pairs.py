@@ -54,13 +54,13 @@ def reward_gap_pairs(
         raise ValueError(f"need tau > 0 and 0.5 <= eta < 1, got tau={tau}, eta={eta}")
     pairs = []
     for j, rj in enumerate(rewards):
-        for l, rl in enumerate(rewards):
-            if j != l and 1 / (1 + math.exp(-(rj - rl) / tau)) > eta:
+        for k, rl in enumerate(rewards):
+            if j != k and 1 / (1 + math.exp(-(rj - rl) / tau)) > eta:
                 pairs.append(
                     {
                         "prompt": prompt,
                         "chosen": responses[j],
-                        "rejected": responses[l],
+                        "rejected": responses[k],
                         "reward_chosen": rj,
                         "reward_rejected": rl,
                     }

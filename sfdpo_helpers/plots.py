@@ -11,12 +11,24 @@ if not matplotlib.get_backend().lower().startswith(("module://matplotlib_inline"
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def save(fig, path: str | Path):
-    """Save ``fig`` (PNG, tight) creating the folder; return the figure for inline display."""
+def save(fig, path: str | Path) -> None:
+    """Save ``fig`` (PNG, tight) creating the folder, show it once in a notebook, and close it.
+
+    Returning nothing keeps notebooks free of ``;`` to hide a figure's repr, and closing it keeps
+    memory flat over many plots.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    return fig
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        if get_ipython() is not None:
+            display(fig)
+    except ImportError:
+        pass
+    plt.close(fig)
 
 
 def length_histograms(lengths: dict, cutoffs: dict, path):
@@ -28,7 +40,7 @@ def length_histograms(lengths: dict, cutoffs: dict, path):
             ax.axvline(cutoffs[name], color="crimson", ls="--", label=f"cut-off {cutoffs[name]}")
             ax.legend()
         ax.set(title=f"{name} length", xlabel="tokens", ylabel="rows")
-    return save(fig, path)
+    save(fig, path)
 
 
 def curves(history: list[dict], keys: list[str], path, title: str = "", labels: dict | None = None):
@@ -41,7 +53,7 @@ def curves(history: list[dict], keys: list[str], path, title: str = "", labels: 
         ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title, y=1.06)
-    return save(fig, path)
+    save(fig, path)
 
 
 def overlay(histories: dict[str, list[dict]], key: str, path, title: str = ""):
@@ -53,7 +65,7 @@ def overlay(histories: dict[str, list[dict]], key: str, path, title: str = ""):
     ax.set(title=title or key, xlabel="step", ylabel=key)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return save(fig, path)
+    save(fig, path)
 
 
 def win_rate_bars(rows: list[dict], path, title: str = "win rate"):
@@ -66,4 +78,19 @@ def win_rate_bars(rows: list[dict], path, title: str = "win rate"):
     ax.axhline(0.5, color="grey", ls="--", lw=1)
     ax.set(ylim=(0, 1), ylabel="win rate", title=title)
     ax.tick_params(axis="x", rotation=20)
-    return save(fig, path)
+    save(fig, path)
+
+
+def save_table(table, path_stem, markdown: str | None = None):
+    """Write ``table`` (a DataFrame) to ``path_stem.csv`` and ``path_stem.md`` and return it as Markdown
+    for ``display`` (``markdown`` replaces the default rendering, e.g. :func:`winrate.to_markdown`)."""
+    import pandas as pd
+    from IPython.display import Markdown
+
+    path_stem = Path(path_stem)
+    path_stem.parent.mkdir(parents=True, exist_ok=True)
+    keep_index = not isinstance(table.index, pd.RangeIndex)  # row labels (e.g. run names) are data
+    text = markdown if markdown is not None else table.to_markdown(index=keep_index)
+    table.to_csv(path_stem.with_suffix(".csv"), index=keep_index)
+    path_stem.with_suffix(".md").write_text(text + "\n")
+    return Markdown(text)

@@ -1,9 +1,11 @@
 """Batched sampling with the chat template: left padding, KV cache, K samples, temperature schedule.
 
 Generation pads on the **left** (the new tokens of every row start at the same position; right
-padding would make short prompts continue after pad tokens). Prompts are sorted by length before
-batching so rows of a batch need little padding, and results are returned in the input order.
-Generation stops at the end-of-turn token.
+padding would make short prompts continue after pad tokens). Prompts are tokenized once and sorted by
+token length before batching so rows of a batch need little padding, and results are returned in the
+input order. Decoding uses an explicit ``GenerationConfig`` built here (never the model's own sampling
+settings) and stops at every end id of the model (``<|im_end|>`` and ``<|endoftext|>`` for Qwen2.5).
+It runs on the model's device under :func:`sfdpo_helpers.models.autocast`.
 
 Long jobs (thousands of prompts x K samples) go through :func:`sample_to_shards`, which writes
 one JSONL shard per block of prompts atomically and skips the shards that exist, so a killed
@@ -12,26 +14,82 @@ job resumes without duplicates or gaps.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import json
 from pathlib import Path
 
 import torch
 
-from .collators import end_of_turn_id, prompt_text
+from . import models
+from .collators import end_of_turn_id, pad, prompt_text
 
 STUDY_SCHEDULE = ((0.2, 2), (0.7, 3), (1.2, 3))  # (temperature, samples): 8 samples per prompt
 
 
-def _encode_left(tokenizer, prompts: list[str], device):
-    texts = [prompt_text(tokenizer, p) for p in prompts]
-    old_side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
+def end_ids(model, tokenizer) -> list[int]:
+    """Every id that ends an answer: the end-of-turn token (``<|im_end|>``), each id of the model's
+    ``generation_config.eos_token_id`` (Qwen2.5's base model ends with ``<|endoftext|>``, its Instruct model
+    lists both) and the tokenizer's eos; deduplicated, in that order."""
+    config = getattr(_base_model(model), "generation_config", None)
+    listed = getattr(config, "eos_token_id", None)
+    listed = [] if listed is None else [listed] if isinstance(listed, int) else list(listed)
+    ids = [end_of_turn_id(tokenizer), *listed, tokenizer.eos_token_id]
+    return list(dict.fromkeys(int(i) for i in ids if i is not None))
+
+
+def decoding_config(model, tokenizer, temperature: float, top_p: float, max_new_tokens: int, k: int = 1):
+    """A ``GenerationConfig`` built from scratch, so every model is decoded the same way.
+
+    Why not the model's: Qwen2.5-Instruct's generation_config.json sets repetition_penalty 1.1, temperature
+    0.7, top_p 0.8 and top_k 20, and transformers fills every unset value from it, so "greedy" would not be
+    greedy and two models would be compared under different decoders. Every default is set explicitly here
+    (sampling: the given temperature and top-p, no top-k cut; greedy: plain argmax), and
+    :func:`_own_generation_config` hides the model's config while generating."""
+    from transformers import GenerationConfig
+
+    settings = GenerationConfig._get_default_generation_params()  # greedy, no penalties, no n-gram blocking
+    settings.pop("max_length", None)  # max_new_tokens decides
+    if temperature > 0:
+        settings.update(do_sample=True, temperature=temperature, top_p=top_p, top_k=0)
+    settings.update(
+        repetition_penalty=1.0,
+        no_repeat_ngram_size=0,
+        max_new_tokens=max_new_tokens,
+        num_return_sequences=k,
+        eos_token_id=end_ids(model, tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        use_cache=True,
+    )
+    return GenerationConfig(**settings)
+
+
+def _base_model(model):
+    """The transformers model under a PEFT wrapper (its ``generate`` and ``generation_config``)."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+@contextlib.contextmanager
+def _own_generation_config(model, config):
+    """Swap in ``config`` as the model's generation_config while generating: transformers fills the values a
+    passed config leaves unset from ``model.generation_config``; this way nothing of the model's leaks in."""
+    base = _base_model(model)
+    saved = base.generation_config
+    base.generation_config = config
     try:
-        enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        yield
     finally:
-        tokenizer.padding_side = old_side
-    return {k: v.to(device) for k, v in enc.items()}
+        base.generation_config = saved
+
+
+def _prompt_ids(tokenizer, prompts: list[str]) -> list[list[int]]:
+    """Each prompt chat-templated and tokenized once (the ids sort the batches and fill them)."""
+    return tokenizer([prompt_text(tokenizer, p) for p in prompts], add_special_tokens=False)["input_ids"]
+
+
+def _left_batch(id_lists: list[list[int]], pad_token_id: int, device) -> dict:
+    """Left-padded ``input_ids`` and ``attention_mask`` on ``device`` (generate derives positions from the mask)."""
+    batch = pad(id_lists, pad_token_id, side="left")
+    return {"input_ids": batch["input_ids"].to(device), "attention_mask": batch["attention_mask"].to(device)}
 
 
 @torch.no_grad()
@@ -46,12 +104,16 @@ def generate(
     batch_size: int = 32,
     seed: int = 0,
     progress: bool = False,
+    precision: str = "auto",
 ) -> list[list[str]]:
     """``k`` responses for each prompt (``result[i][j]`` is sample j of prompt i).
 
-    ``temperature=0`` is greedy decoding (then the k samples are identical). Seeded: the same
-    arguments give the same responses (this reseeds torch's global generator). A batch holds
-    ``batch_size // k`` prompts, at least one (so k rows when ``k > batch_size``).
+    ``temperature=0`` is greedy decoding (then the k samples are identical). Decoding uses
+    :func:`decoding_config`, never the model's own generation settings, and stops at any of :func:`end_ids`.
+    Runs on the model's device (the GPU where :func:`models.load_model` put it) under
+    :func:`models.autocast` (``precision``: "auto", "no", "bf16", "fp16"). Seeded: the same arguments give the
+    same responses (this reseeds torch's global generator). A batch holds ``batch_size // k`` prompts, at least
+    one (so k rows when ``k > batch_size``).
     """
     from tqdm.auto import tqdm
 
@@ -60,38 +122,25 @@ def generate(
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
     device = next(model.parameters()).device
-    eot = end_of_turn_id(tokenizer)
-    lengths = [
-        len(ids)
-        for ids in tokenizer([prompt_text(tokenizer, p) for p in prompts], add_special_tokens=False)["input_ids"]
-    ]
-    order = sorted(range(len(prompts)), key=lambda i: lengths[i])  # token lengths: least padding per batch
+    config = decoding_config(model, tokenizer, temperature, top_p, max_new_tokens, k)
+    ids = _prompt_ids(tokenizer, prompts)
+    order = sorted(range(len(prompts)), key=lambda i: len(ids[i]))  # token lengths: least padding per batch
     per_batch = max(1, batch_size // k)
     out: list[list[str]] = [[] for _ in prompts]
     was_training = model.training
     model.eval()
-    for b, start in enumerate(tqdm(range(0, len(order), per_batch), desc="sample", disable=not progress)):
-        idx = order[start : start + per_batch]
-        enc = _encode_left(tokenizer, [prompts[i] for i in idx], device)
-        torch.manual_seed(seed * 100_003 + b)
-        sampling = (
-            {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0}
-            if temperature > 0
-            else {"do_sample": False}
-        )
-        gen = model.generate(
-            **enc,
-            max_new_tokens=max_new_tokens,
-            num_return_sequences=k,
-            eos_token_id=eot,
-            pad_token_id=tokenizer.pad_token_id,
-            use_cache=True,
-            **sampling,
-        )
-        texts = tokenizer.batch_decode(gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
-        for j, i in enumerate(idx):
-            out[i] = [t.strip() for t in texts[j * k : (j + 1) * k]]
-    model.train(was_training)
+    try:
+        with _own_generation_config(model, config), models.autocast(precision, device):
+            for b, start in enumerate(tqdm(range(0, len(order), per_batch), desc="sample", disable=not progress)):
+                idx = order[start : start + per_batch]
+                enc = _left_batch([ids[i] for i in idx], tokenizer.pad_token_id, device)
+                torch.manual_seed(seed * 100_003 + b)
+                gen = model.generate(**enc, generation_config=config)
+                texts = tokenizer.batch_decode(gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+                for j, i in enumerate(idx):
+                    out[i] = [t.strip() for t in texts[j * k : (j + 1) * k]]
+    finally:
+        model.train(was_training)
     return out
 
 
@@ -103,6 +152,7 @@ def generate_schedule(
     max_new_tokens: int = 256,
     batch_size: int = 32,
     seed: int = 0,
+    precision: str = "auto",
 ) -> list[list[dict]]:
     """Samples at several temperatures: ``result[i]`` lists ``{"temperature", "response"}`` dicts
     (the study's self-improvement: 2 at T=0.2, 3 at T=0.7, 3 at T=1.2)."""
@@ -117,6 +167,7 @@ def generate_schedule(
             max_new_tokens=max_new_tokens,
             batch_size=batch_size,
             seed=seed * 1_000_003 + s,
+            precision=precision,
         )
         for i, rs in enumerate(responses):
             out[i] += [{"temperature": temperature, "response": r} for r in rs]
@@ -146,8 +197,8 @@ def sample_to_shards(
     """
     from tqdm.auto import tqdm
 
-    from .files import atomic_write_text
     from .data import read_jsonl
+    from .files import write_jsonl
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -164,7 +215,7 @@ def sample_to_shards(
             continue
         responses = generate(model, tokenizer, chunk, seed=seed * 1_000_003 + n, **generate_kwargs)
         shard = [{"key": _prompt_key(p), "prompt": p, "responses": r} for p, r in zip(chunk, responses)]
-        atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in shard))
+        write_jsonl(shard, path)
         rows += shard
         if progress:  # a plain line too, for papermill logs
             print(f"{out_dir.name}: {len(rows)}/{len(prompts)} prompts sampled", flush=True)

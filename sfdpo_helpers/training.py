@@ -1,17 +1,23 @@
-"""One visible training loop, shared by SFT and DPO.
+"""One visible training loop, shared by SFT and DPO, on Hugging Face accelerate used one way.
 
-Each optimizer step takes one *global batch* of ``batch_size`` examples, split into micro-batches
-of ``micro_batch_size`` that are spread over the processes and accumulated. The loss of every
-micro-batch is a *sum* (of token NLLs for SFT, of pair losses for DPO) divided by the count of the
-whole global batch, and each process's gradients are summed over processes, so the update is the
-same whatever the micro-batch size, the accumulation steps or the number of processes.
+Each optimizer step takes one *global batch* of ``batch_size`` examples, split into micro-batches of
+``micro_batch_size`` that are spread over the processes and accumulated. The loss of a micro-batch is a
+*sum* (of token NLLs for SFT, of pair losses for DPO) divided by the count of the whole global batch,
+so the update is the same whatever the micro-batch size, the accumulation steps or the number of
+processes.
 
-The data order depends only on (seed, epoch), and checkpoints hold weights, optimizer, scheduler
-and RNG: a run killed at any point resumes from its last checkpoint to bitwise the same weights.
+accelerate does the distributed work: ``prepare`` wraps the model and optimizer (DDP, or FSDP with an
+FSDP config of ``accelerate launch``), gradients are synchronised once per step (``no_sync`` on the
+other micro-batches), ``autocast``/``backward``/``clip_grad_norm_`` handle bf16 and fp16 loss scaling,
+and ``save_state``/``load_state`` checkpoint everything (see :mod:`checkpoints`).
+
+The data order depends only on (seed, epoch), and checkpoints hold weights, optimizer, scheduler and
+RNG: a run killed at any point resumes from its last checkpoint to bitwise the same weights.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shutil
@@ -22,8 +28,9 @@ from pathlib import Path
 
 import torch
 
-from .checkpoints import atomic_write_text, latest_checkpoint, load_checkpoint, save_checkpoint
+from . import checkpoints
 from .collators import length_grouped_batches
+from .files import atomic_write_text
 
 
 class NonFiniteLossError(RuntimeError):
@@ -32,7 +39,7 @@ class NonFiniteLossError(RuntimeError):
 
 @dataclass
 class TrainSettings:
-    """The knobs of a run (plain values, filled from a notebook's parameters cell)."""
+    """The knobs of one run (filled from the run settings and a notebook's parameters)."""
 
     lr: float = 5e-6
     epochs: float = 3.0
@@ -46,7 +53,7 @@ class TrainSettings:
     eval_every: int = 0  # steps between eval_fn / monitor_fn calls (0: only at the end)
     seed: int = 0
     mixed_precision: str = "auto"  # "auto", "no", "bf16" or "fp16"
-    chunk_size: int | None = None  # positions per output-layer chunk (None: ~128 MB of logits per chunk)
+    chunk_size: int | None = None  # positions per output-layer chunk (None: sized to the device)
     gradient_checkpointing: bool = False  # recompute activations in backward: less memory, ~30% more time
     compile: bool = False  # torch.compile the transformer body (GPU; the first steps are slow)
 
@@ -60,13 +67,15 @@ class TrainSettings:
             raise ValueError(f"max_steps must be positive or None, got {self.max_steps}")
 
 
-def pick_mixed_precision(choice: str = "auto") -> str:
-    """bf16 on GPUs that have it, fp16 (with loss scaling) on older GPUs, fp32 on CPU."""
-    if choice != "auto":
-        return choice
-    if not torch.cuda.is_available():
-        return "no"
-    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+def make_accelerator(settings: TrainSettings):
+    """The run's Accelerator: its precision (bf16 / fp16 / fp32) is also the reference model's and eval's."""
+    from accelerate import Accelerator
+
+    from .models import mixed_precision
+
+    acc = Accelerator(mixed_precision=mixed_precision(settings.mixed_precision), cpu=not torch.cuda.is_available())
+    checkpoints.attach(acc)
+    return acc
 
 
 def cosine_with_warmup(step: int, total: int, warmup: int) -> float:
@@ -101,8 +110,60 @@ def _oom_message(settings: TrainSettings) -> str:
     return (
         f"Out of GPU memory. Lower micro_batch_size (now {settings.micro_batch_size}; batch_size "
         f"{settings.batch_size} is kept by accumulating more), the maximum prompt/response lengths, "
-        "or chunk_size; or turn on gradient checkpointing."
+        "or chunk_size; or turn on gradient checkpointing (run setting gradient_checkpointing: true)."
     )
+
+
+def my_micro_batches(acc, examples, collate, global_batch: list[int], micro_batch_size: int) -> list[tuple]:
+    """This process's micro-batches of a global batch, as ``(batch, weight)``.
+
+    Micro-batches go round-robin to the processes. Every process must run the same number of
+    backward passes (each synchronises gradients once), so a process that is one short repeats its
+    first micro-batch with weight 0: its gradient counts for nothing.
+    """
+    micro = [global_batch[i : i + micro_batch_size] for i in range(0, len(global_batch), micro_batch_size)]
+    mine = micro[acc.process_index :: acc.num_processes]
+    rounds = math.ceil(len(micro) / acc.num_processes)
+    batches = [(collate([examples[i] for i in m]), 1.0) for m in mine]
+    return batches + [(batches[0][0] if batches else collate([examples[micro[0][0]]]), 0.0)] * (rounds - len(mine))
+
+
+def accumulate(acc, model, batches: list[tuple], loss_sum: Callable, units: float) -> dict[str, float]:
+    """Forward and backward every micro-batch; gradients are synchronised on the last one only.
+
+    The loss of a micro-batch is ``sum / units``, with ``units`` counted over the whole global batch and
+    all processes; DDP averages gradients over the processes, so each process scales by their number.
+    """
+    sums: dict[str, float] = {}
+    for i, (batch, weight) in enumerate(batches):
+        sync = i == len(batches) - 1
+        with contextlib.nullcontext() if sync else acc.no_sync(model), acc.autocast():
+            loss, metrics = loss_sum(model, {k: v.to(acc.device) for k, v in batch.items()})
+        acc.backward(loss * (weight * acc.num_processes / units))
+        for k, v in {"loss": loss.detach(), **metrics}.items():
+            sums[k] = sums.get(k, 0.0) + weight * float(v)
+    return sums
+
+
+def optimizer_step(acc, model, opt, batches: list[tuple], loss_sum: Callable, count: Callable, settings) -> dict:
+    """One optimizer step on a global batch: accumulate, clip, step. Returns the step's mean metrics.
+
+    A non-finite loss still steps here; :func:`train` checks the row and stops before saving anything.
+    """
+    units = acc.reduce(torch.tensor(float(sum(w * count(b) for b, w in batches)), device=acc.device), "sum").item()
+    try:
+        sums = accumulate(acc, model, batches, loss_sum, units)
+    except torch.cuda.OutOfMemoryError:
+        raise RuntimeError(_oom_message(settings)) from None
+    keys = sorted(sums)
+    totals = acc.reduce(torch.tensor([sums[k] for k in keys], device=acc.device), "sum").tolist()
+    row = {k: v / units for k, v in zip(keys, totals)}
+    if settings.max_grad_norm and math.isfinite(row["loss"]):
+        row["grad_norm"] = float(acc.clip_grad_norm_(model.parameters(), settings.max_grad_norm))
+    if math.isfinite(row["loss"]):
+        opt.step()
+    opt.zero_grad(set_to_none=True)
+    return row
 
 
 def train(
@@ -118,150 +179,129 @@ def train(
     monitor_fn: Callable | None = None,
     resume: bool = True,
     progress: bool = True,
+    accelerator=None,
 ) -> list[dict]:
     """Train ``model`` in place and return the history (one dict per step, plus eval rows).
 
     * ``loss_sum(model, batch) -> (summed loss tensor, {metric: summed value})`` for one micro-batch;
     * ``count(batch) -> int`` the units the sums run over (response tokens or pairs);
-    * ``eval_fn(model) -> dict`` and ``monitor_fn(model, step) -> dict`` run every ``eval_every``
-      steps and at the end (``monitor_fn`` is where win-rate monitoring plugs in).
+    * ``eval_fn(model) -> dict`` and ``monitor_fn(model, step) -> dict`` run every ``eval_every`` steps
+      and at the end, under the training precision (``monitor_fn`` is where win-rate monitoring plugs in).
     """
-    from accelerate import Accelerator
-    from tqdm.auto import tqdm
-
     if not examples:
         raise ValueError("no training examples (check the skip report of the data step)")
-    acc = Accelerator(mixed_precision=pick_mixed_precision(settings.mixed_precision), cpu=not torch.cuda.is_available())
-    rank, world = acc.process_index, acc.num_processes
-    model.to(acc.device)
+    acc = accelerator or make_accelerator(settings)
     speed_and_memory_options(model, settings)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
     per_epoch, total = plan_steps(len(examples), settings)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay, fused=acc.device.type == "cuda")
     warmup = int(settings.warmup_ratio * total)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: cosine_with_warmup(s, total, warmup))
-    optimizer = acc.prepare_optimizer(optimizer)  # fp16 loss scaling lives here
+    scheduler = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_with_warmup(s, total, warmup))
+    wrapped, opt = acc.prepare(model, opt)
+    acc.register_for_checkpointing(scheduler)
+    step, history = _restore(acc, Path(run_dir), settings, resume, total)
+    _announce(acc, len(examples), per_epoch, total, warmup, settings)
+    log = _Progress(acc, total, step, progress)
+    while step < total:
+        epoch, index = divmod(step, per_epoch)
+        global_batch = length_grouped_batches(lengths, settings.batch_size, settings.seed, epoch)[index]
+        batches = my_micro_batches(acc, examples, collate, global_batch, settings.micro_batch_size)
+        row = {"step": step + 1, "epoch": (step + 1) / per_epoch, "lr": scheduler.get_last_lr()[0]}
+        row.update(optimizer_step(acc, wrapped, opt, batches, loss_sum, count, settings))
+        _check_finite(row, global_batch, run_dir)
+        scheduler.step()
+        step += 1
+        history.append(row)
+        log.update(row)
+        if settings.eval_every and step % settings.eval_every == 0 and step < total:
+            history += _evaluate(acc, model, step, eval_fn, monitor_fn)
+        if settings.save_every and step % settings.save_every == 0 and step < total:
+            checkpoints.save(acc, run_dir, step, {"history": history, "settings": asdict(settings)})
+    log.close()
+    if not any(r["step"] == total and "loss" not in r for r in history):  # final eval, once
+        history += _evaluate(acc, model, total, eval_fn, monitor_fn)
+    checkpoints.save(acc, run_dir, total, {"history": history, "settings": asdict(settings)})
+    if acc.is_main_process:
+        atomic_write_text(Path(run_dir) / "history.json", json.dumps(history, indent=1))
+    return history
 
-    run_dir = Path(run_dir)
-    history, step = [], 0
-    ckpt = latest_checkpoint(run_dir) if resume else None
+
+def _restore(acc, run_dir: Path, settings: TrainSettings, resume: bool, total: int) -> tuple[int, list]:
+    """(step, history) of the last checkpoint, or (0, []) for a fresh run (old checkpoints removed)."""
+    ckpt = checkpoints.latest(run_dir) if resume else None
     if not resume and acc.is_main_process and run_dir.exists():
         shutil.rmtree(run_dir)  # a fresh run: old checkpoints must not be mixed in
     acc.wait_for_everyone()
-    if ckpt is not None:
-        state = load_checkpoint(ckpt, model, optimizer.optimizer, scheduler, rank)
-        if state.get("settings") != asdict(settings):
-            raise ValueError(
-                f"{ckpt} was written with other settings ({state.get('settings')}); "
-                "pass resume=False (or a new out_dir) to start this run from scratch"
-            )
-        step, history = state["step"], state["history"]
-        if acc.is_main_process:
-            print(f"Resumed from {ckpt} at step {step}/{total}")
+    if ckpt is None:
+        return 0, []
+    saved = json.loads((ckpt / "state.json").read_text()).get("settings")
+    if saved != asdict(settings):
+        raise ValueError(
+            f"{ckpt} was written with other settings ({saved}); "
+            "pass resume=False (or a new out_dir) to start this run from scratch"
+        )
+    state = checkpoints.load(acc, ckpt)
     if acc.is_main_process:
+        print(f"Resumed from {ckpt} at step {state['step']}/{total}")
+    return state["step"], state["history"]
+
+
+def _announce(acc, n: int, per_epoch: int, total: int, warmup: int, settings: TrainSettings) -> None:
+    if acc.is_main_process:
+        accumulation = math.ceil(settings.batch_size / (acc.num_processes * settings.micro_batch_size))
         print(
-            f"{len(examples)} examples, {per_epoch} steps/epoch, {total} steps, batch {settings.batch_size} = "
-            f"{world} process(es) x micro-batch {settings.micro_batch_size} x accumulation "
-            f"{math.ceil(settings.batch_size / (world * settings.micro_batch_size))}, warm-up {warmup} steps"
+            f"{n} examples, {per_epoch} steps/epoch, {total} steps, batch {settings.batch_size} = "
+            f"{acc.num_processes} process(es) x micro-batch {settings.micro_batch_size} x accumulation "
+            f"{accumulation}, warm-up {warmup} steps, precision {acc.mixed_precision}"
         )
 
-    def save(at_step):
-        save_checkpoint(
-            run_dir,
-            at_step,
-            model,
-            optimizer.optimizer,
-            scheduler,
-            {"history": history, "settings": asdict(settings)},
-            rank,
-            world,
-        )
-        acc.wait_for_everyone()
 
-    def evaluate(at_step):
-        row = {"step": at_step}
-        model.eval()
+def _check_finite(row: dict, global_batch: list[int], run_dir) -> None:
+    if not math.isfinite(row["loss"]):
+        raise NonFiniteLossError(
+            f"loss is {row['loss']} at step {row['step']} (example indices {global_batch[:8]}"
+            f"{'...' if len(global_batch) > 8 else ''}); the last good checkpoint in {run_dir} is kept. "
+            "Lower the learning rate or check these rows."
+        )
+
+
+def _evaluate(acc, model, step: int, eval_fn, monitor_fn) -> list[dict]:
+    """Eval loss / metrics and the win-rate monitor, under the training precision (policy and reference alike)."""
+    row = {"step": step}
+    model.eval()
+    with acc.autocast():
         if eval_fn is not None:
             row.update(eval_fn(model))
         if monitor_fn is not None:
-            row.update(monitor_fn(model, at_step))
-        model.train()
-        if len(row) > 1:
-            history.append(row)
-            if acc.is_main_process:
-                print("  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
-
-    started = time.time()
-    bar = tqdm(total=total, initial=step, desc="train", disable=not (progress and acc.is_main_process))
+            row.update(monitor_fn(model, step))
     model.train()
-    epoch_batches, batches_epoch = None, -1
-    while step < total:
-        epoch, index = divmod(step, per_epoch)
-        if epoch != batches_epoch:
-            epoch_batches, batches_epoch = (
-                length_grouped_batches(lengths, settings.batch_size, settings.seed, epoch),
-                epoch,
-            )
-        global_batch = epoch_batches[index]
-        micro = [
-            global_batch[i : i + settings.micro_batch_size]
-            for i in range(0, len(global_batch), settings.micro_batch_size)
-        ]
-        mine = [collate([examples[i] for i in m]) for m in micro[rank::world]]
-        units = acc.reduce(torch.tensor(float(sum(count(b) for b in mine)), device=acc.device), "sum").item()
-        sums: dict[str, float] = {}
-        try:
-            for batch in mine:
-                batch = {k: v.to(acc.device) for k, v in batch.items()}
-                with acc.autocast():
-                    loss, metrics = loss_sum(model, batch)
-                acc.backward(loss / units)
-                for k, v in {"loss": loss.detach(), **metrics}.items():
-                    sums[k] = sums.get(k, 0.0) + float(v)
-        except torch.cuda.OutOfMemoryError:
-            raise RuntimeError(_oom_message(settings)) from None
-        if world > 1:
-            for p in params:
-                if p.grad is None:
-                    p.grad = torch.zeros_like(p)
-                torch.distributed.all_reduce(p.grad)
-        keys = sorted(sums)
-        totals = acc.reduce(torch.tensor([sums[k] for k in keys], device=acc.device), "sum").tolist()
-        row = {
-            "step": step + 1,
-            "epoch": (step + 1) / per_epoch,
-            "lr": scheduler.get_last_lr()[0],
-            **{k: v / units for k, v in zip(keys, totals)},
-        }
-        if not math.isfinite(row["loss"]):
-            raise NonFiniteLossError(
-                f"loss is {row['loss']} at step {step + 1} (epoch {epoch}, batch {index}, example indices "
-                f"{global_batch[:8]}{'...' if len(global_batch) > 8 else ''}); the last good checkpoint in "
-                f"{run_dir} is kept. Lower the learning rate or check these rows."
-            )
-        if settings.max_grad_norm:
-            row["grad_norm"] = float(acc.clip_grad_norm_(params, settings.max_grad_norm))
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        step += 1
-        history.append(row)
-        bar.update(1)
-        bar.set_postfix(loss=f"{row['loss']:.4f}")
-        if acc.is_main_process and progress and (step % max(1, total // 10) == 0 or step == total):
-            # a plain line too: papermill logs and CI show it where a progress widget is invisible
-            print(f"step {step}/{total}  loss {row['loss']:.4f}  {time.time() - started:.0f} s", flush=True)
-        if settings.eval_every and step % settings.eval_every == 0 and step < total:
-            evaluate(step)
-        if settings.save_every and step % settings.save_every == 0 and step < total:
-            save(step)
-    bar.close()
-    if not any(r["step"] == total and "loss" not in r for r in history):  # final eval, once
-        evaluate(total)
-    save(total)
+    if len(row) == 1:
+        return []
     if acc.is_main_process:
-        atomic_write_text(run_dir / "history.json", json.dumps(history, indent=1))
-    return history
+        print("  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+    return [row]
+
+
+class _Progress:
+    """A progress bar, plus a plain line every tenth of the run (papermill logs show no widgets)."""
+
+    def __init__(self, acc, total: int, step: int, enabled: bool):
+        from tqdm.auto import tqdm
+
+        self.on, self.total, self.started = enabled and acc.is_main_process, total, time.time()
+        self.bar = tqdm(total=total, initial=step, desc="train", disable=not self.on)
+
+    def update(self, row: dict) -> None:
+        self.bar.update(1)
+        self.bar.set_postfix(loss=f"{row['loss']:.4f}")
+        if self.on and (row["step"] % max(1, self.total // 10) == 0 or row["step"] == self.total):
+            print(
+                f"step {row['step']}/{self.total}  loss {row['loss']:.4f}  {time.time() - self.started:.0f} s",
+                flush=True,
+            )
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def save_model(model, tokenizer, out_dir: str | Path):
@@ -285,6 +325,5 @@ def add_lora(model, r: int = 16, alpha: int = 32, dropout: float = 0.0):
     from peft import LoraConfig, get_peft_model
 
     targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-    return get_peft_model(
-        model, LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets, task_type="CAUSAL_LM")
-    )
+    config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets, task_type="CAUSAL_LM")
+    return get_peft_model(model, config)

@@ -5,10 +5,9 @@ No case may surface as a traceback from inside torch or tokenizers: every error 
 (DataError, ParameterError, ValueError, FileNotFoundError) with a message naming the place.
 """
 
-
 import pytest
 
-from sfdpo_helpers import checkpoints, data, models, params
+from sfdpo_helpers import checkpoints, data, models, settings
 from sfdpo_helpers.data import DataError
 
 U, A = "user", "assistant"
@@ -45,20 +44,23 @@ def judge(instruction, kwargs):
     return run
 
 
-def parameter(**injected):
+def injected(**values):
     def run(tmp, tok):
-        ns = {}
-        before = set(ns)
-        ns.update(n_rows=10, lr=0.1, model="tiny")
-        defaults = params.defaults_of(ns, before)
-        ns.update(injected)
-        return params.check_parameters(ns, before, defaults, positive=["n_rows", "lr"])
+        cell = "run = 'offline'\nn_rows = 10\nlr = 0.1\nmodel = 'tiny'\n"
+        ns = {"In": ["", cell, "# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in values.items())]}
+        exec(cell, ns)
+        ns.update(values)
+        return settings.check_injected(ns)
 
     return run
 
 
+def run_setting(**values):
+    return lambda tmp, tok: settings.load(values)
+
+
 def checkpoint_missing(tmp, tok):
-    return checkpoints.load_checkpoint(tmp / "no-such-checkpoint", None, None, None)
+    return checkpoints.load(None, tmp / "no-such-checkpoint")
 
 
 def checkpoint_half_written(tmp, tok):
@@ -66,7 +68,7 @@ def checkpoint_half_written(tmp, tok):
     (run / "step-000004").mkdir(parents=True)
     (run / "step-000004" / "state.json").write_text("{}")
     (run / "latest").write_text("step-000004\n")
-    return checkpoints.latest_checkpoint(run)
+    return checkpoints.latest(run)
 
 
 def long_content(tmp, tok):
@@ -135,19 +137,23 @@ CORPUS = {
         ("error", ValueError, "num_words"),
     ),
     "papermill: unknown parameter": (
-        parameter(n_row=5),
-        ("error", params.ParameterError, "unknown parameter(s) ['n_row']"),
+        injected(n_row=5),
+        ("error", settings.ParameterError, "unknown parameter(s) ['n_row']"),
     ),
-    "papermill: wrong type": (parameter(n_rows="10"), ("error", params.ParameterError, "n_rows='10' should be int")),
-    "papermill: zero size": (parameter(n_rows=0), ("error", params.ParameterError, "n_rows must be positive")),
-    "papermill: negative size": (parameter(lr=-0.1), ("error", params.ParameterError, "lr must be positive")),
+    "papermill: wrong type": (injected(n_rows="10"), ("error", settings.ParameterError, "n_rows='10' should be int")),
+    "run setting: unknown": (run_setting(n_sft_row=5), ("error", settings.ParameterError, "['n_sft_row']")),
+    "run setting: zero size": (run_setting(batch_size=0), ("error", settings.ParameterError, "must be positive")),
+    "run setting: negative lr": (
+        run_setting(dpo={"lr": -0.1}),
+        ("error", settings.ParameterError, "lr and epochs must be positive"),
+    ),
     "sizes: zero token budget": (sizes_zero, ("error", ValueError, "must be positive")),
     "sizes: negative batch": (train_settings_negative, ("error", ValueError, "batch_size must be positive, got -1")),
     "very long content": (long_content, ("skip", "responses truncated to 420 tokens")),
     "checkpoint: folder does not exist": (checkpoint_missing, ("error", FileNotFoundError, "does not exist")),
     "checkpoint: half-written": (
         checkpoint_half_written,
-        ("error", FileNotFoundError, "incomplete: missing trainable.safetensors"),
+        ("error", FileNotFoundError, "incomplete: no model weights"),
     ),
 }
 
@@ -173,37 +179,49 @@ def test_corpus_size_and_outcome_counts():
     assert outcomes.count("error") >= 15 and outcomes.count("skip") >= 3
 
 
-def test_kill_during_save_leaves_previous_checkpoint_loadable(tmp_path, tiny):
+def _prepared(hidden_size: int = 64):
     import torch
 
-    opt = torch.optim.AdamW(tiny.parameters(), lr=1e-3)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
-    checkpoints.save_checkpoint(tmp_path, 1, tiny, opt, sched, {"history": []})
+    from sfdpo_helpers import training
+
+    acc = training.make_accelerator(training.TrainSettings())
+    model = models.tiny_model(models.load_tokenizer("tiny"), hidden_size=hidden_size)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model, opt = acc.prepare(model, opt)
+    acc.register_for_checkpointing(torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0))
+    return acc, model
+
+
+def test_kill_during_save_leaves_previous_checkpoint_loadable(tmp_path):
+    acc, model = _prepared()
+    checkpoints.save(acc, tmp_path, 1, {"history": []})
     # a save interrupted half-way leaves only a staging folder behind
     staging = tmp_path / ".staging-step-000002"
     staging.mkdir()
-    (staging / "trainable.safetensors").write_bytes(b"\0" * 10)
-    assert checkpoints.latest_checkpoint(tmp_path).name == "step-000001"
-    assert checkpoints.load_checkpoint(checkpoints.latest_checkpoint(tmp_path), tiny, opt, sched)["step"] == 1
+    (staging / "model.safetensors").write_bytes(b"\0" * 10)
+    assert checkpoints.latest(tmp_path).name == "step-000001"
+    assert checkpoints.load(acc, checkpoints.latest(tmp_path))["step"] == 1
 
 
 SAVER = """
 import sys, torch
 sys.path.insert(0, {root!r})
-from sfdpo_helpers import checkpoints, models
+from sfdpo_helpers import checkpoints, models, training
+acc = training.make_accelerator(training.TrainSettings())
 model = models.tiny_model(models.load_tokenizer("tiny"), hidden_size=128)
 opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+model, opt = acc.prepare(model, opt)
+acc.register_for_checkpointing(torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0))
 for step in range(1, 100000):
     with torch.no_grad():
         next(model.parameters()).add_(1.0)
-    checkpoints.save_checkpoint({run!r}, step, model, opt, sched, {{"history": []}})
+    checkpoints.save(acc, {run!r}, step, {{"history": []}})
     print("saved", step, flush=True)
 """
 
 
 @pytest.mark.slow
-def test_sigkill_during_saves_always_leaves_a_loadable_checkpoint(tmp_path, tiny):
+def test_sigkill_during_saves_always_leaves_a_loadable_checkpoint(tmp_path):
     import random
     import signal
     import subprocess
@@ -226,9 +244,10 @@ def test_sigkill_during_saves_always_leaves_a_loadable_checkpoint(tmp_path, tiny
         time.sleep(rng.uniform(0.0, 0.3))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        ckpt = checkpoints.latest_checkpoint(run)
-        model = models.tiny_model(models.load_tokenizer("tiny"), hidden_size=128)
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
-        state = checkpoints.load_checkpoint(ckpt, model, opt, sched)
+        ckpt = checkpoints.latest(run)
+        acc, model = _prepared(hidden_size=128)
+        state = checkpoints.load(acc, ckpt)
         assert state["step"] >= 3 and ckpt.name == f"step-{state['step']:06d}"
+        fresh = models.tiny_model(models.load_tokenizer("tiny"), hidden_size=128)
+        loaded, initial = next(model.parameters()).detach(), next(fresh.parameters()).detach()
+        assert torch.allclose(loaded, initial + state["step"])  # the saver added 1.0 before each save

@@ -103,7 +103,10 @@ def test_length_grouped_batches_are_a_seeded_partition():
     assert a != length_grouped_batches(lengths, 8, seed=1, epoch=1)
     flat = sorted(i for b in a for i in b)
     assert flat == list(range(103))
+
     # grouping cuts padding compared with a random order
-    pad = lambda bs: sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in bs)
+    def pad(bs):
+        return sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in bs)
+
     rand = torch.randperm(103, generator=torch.Generator().manual_seed(0)).tolist()
     assert pad(a) < pad([rand[i : i + 8] for i in range(0, 103, 8)]) / 2

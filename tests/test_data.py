@@ -97,3 +97,15 @@ def test_bad_sizes_are_refused(tokenizer):
         data.prepare_sft([], tokenizer, max_prompt_tokens=0)
     with pytest.raises(ValueError, match="eval_fraction"):
         data.train_eval_split([1, 2], eval_fraction=1.5)
+
+
+def test_hub_sample_size_must_be_positive():
+    with pytest.raises(ValueError, match="n must be positive or None, got 0"):
+        data.hub_rows("HuggingFaceTB/smoltalk", "train", n=0)
+
+
+def test_demo_and_jsonl_sources_keep_their_first_rows(mini_dir):
+    """Only the hub path samples; the demo notebooks' checked outputs rely on the first ``limit`` rows."""
+    rows, _ = data.load_sft(str(mini_dir), limit=5)
+    everything, _ = data.load_sft(str(mini_dir))
+    assert rows == everything[:5]

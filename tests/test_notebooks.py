@@ -1,6 +1,8 @@
-"""Every notebook runs end to end through papermill on the tiny model, then passes nbval (lax)."""
+"""Every notebook runs end to end through papermill on the tiny model, then passes nbval (lax); the
+jupytext pairs agree; parameters are one clear error when mistyped."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -8,41 +10,53 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sfdpo_helpers.main import notebook_paths, run_notebooks
+from sfdpo_helpers import settings
+from sfdpo_helpers.main import NOTEBOOKS, notebook_paths, run_notebooks
 
+ROOT = Path(__file__).resolve().parents[1]
 MINI = Path(__file__).parent / "fixtures" / "mini"
-# reduced parameters: the notebook takes those it knows (papermill's inspect), ignores the rest
-TINY = {
-    "model": "tiny",
+# reduced run settings: the tiny random model on the mini fixture, a few steps per stage
+TINY_RUN = {
     "base_model": "tiny",
     "source": str(MINI),
-    "max_steps": 2,
-    "eval_every": 1,
-    "save_every": 1,
-    "max_train_rows": 16,
-    "max_new_tokens": 8,
-    "n_eval_prompts": 6,
-    "n_eval_pairs": 8,
-    "n_monitor_prompts": 3,
-    "sweep_max_steps": 1,
-    "sweep_betas": [0.5],
-    "sweep_lrs": [1e-3],
-    "khaki_prompts": 2,
-    "n_new_per_category": 3,
-    "best_of_n": 2,
-    "best_of_prompts": 3,
     "batch_size": 4,
     "micro_batch_size": 2,
+    "save_every": 1,
+    "sft": {"lr": 1e-3, "epochs": 1.0, "max_examples": 8},
+    "dpo": {"lr": 1e-3, "epochs": 1.0, "max_examples": 8},
+    "rs_dpo": {"lr": 1e-3, "epochs": 1.0, "max_examples": 6},
+    "self_improve": {"lr": 1e-3, "epochs": 1.0},
+    "max_new_tokens": 8,
+    "monitor_max_new_tokens": 8,
+    "n_eval_prompts": 6,
+    "gen_batch_size": 8,
+    "monitor_every": 1,
+    "n_monitor_prompts": 3,
+    "n_eval_examples": 4,
 }
+# reduced notebook parameters: each notebook takes those it has
+TINY_STORY = {
+    "n_self_judge": 2,
+    "khaki_prompts": 2,
+    "n_new_per_category": 3,
+    "min_prompts_per_category": 1,
+    "best_of_n": 2,
+    "best_of_prompts": 3,
+}
+
+
+def tiny_settings(out: Path, **changes) -> settings.RunSettings:
+    return settings.load({**TINY_RUN, "out_dir": str(out), "figures_dir": str(out / "figures"), **changes})
 
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    run_notebooks(out, TINY, only=["01", "02", "03", "04", "05", "06"], figures_dir=out / "figures")
-    # the tiny model's answers all score 0 under the verifiable judge, so there would be no preference
-    # to learn from; the self-judge (continuous scores) exercises the whole self-improvement path
-    run_notebooks(out, {**TINY, "judge": "self"}, only=["07"], figures_dir=out / "figures")
+    story = {k: v for k, v in TINY_STORY.items()}
+    run_notebooks(tiny_settings(out), story, only=["01", "02", "03", "04", "05", "06"])
+    # the tiny model's answers all score 0 under the verifiable judge, so there would be no preference to learn
+    # from; the self-judge (continuous scores) exercises the whole self-improvement path
+    run_notebooks(tiny_settings(out, judge="self"), story, only=["07"])
     return out
 
 
@@ -58,7 +72,10 @@ def cells_text(path):
 
 def test_every_notebook_executed(executed):
     names = [p.name for p in notebook_paths()]
-    assert names[:2] == ["01_data_prep.ipynb", "02_sft.ipynb"]
+    assert names == [
+        f"0{i}_{n}.ipynb"
+        for i, n in enumerate(["data_prep", "sft", "judging", "dpo", "rs_dpo", "curriculum", "self_improvement"], 1)
+    ]
     for name in names:
         assert (executed / "executed" / name).exists()
 
@@ -73,33 +90,49 @@ def test_01_writes_data_table_and_histogram(executed):
     assert "23 rows read, 21 kept" in text and "dropped: response < 75 chars" in text
 
 
-def test_02_trains_saves_and_plots(executed):
+def test_02_shows_the_masked_labels_trains_saves_and_plots(executed):
     assert (executed / "models" / "sft" / "model.safetensors").exists()
     history = json.loads((executed / "checkpoints" / "sft" / "history.json").read_text())
     assert [r["step"] for r in history if "loss" in r] == [1, 2]
-    assert any("eval_loss" in r for r in history)
+    assert any("eval_loss" in r for r in history) and any("win_rate" in r for r in history)
     assert (executed / "figures" / "02_sft_curves.png").exists()
+    text = cells_text(executed / "executed" / "02_sft.ipynb")
+    assert "masked (-100)" in text and "trained" in text
+
+
+def test_04_computes_log2_by_hand_and_trains_dpo_and_dpo_positive(executed):
+    text = cells_text(executed / "executed" / "04_dpo.ipynb")
+    assert "log 2 = 0.693147" in text and "def dpo_family_loss" in text
+    for run in ("dpo", "dpo_positive"):
+        assert (executed / "models" / run / "model.safetensors").exists(), run
+    assert (executed / "figures" / "04_dpo_vs_dpop_chosen_reward.png").exists()
+    positive = json.loads((executed / "checkpoints" / "dpo_positive" / "history.json").read_text())
+    assert any(r.get("dpop", 0) >= 0 for r in positive if "loss" in r)
 
 
 def test_03_to_07_write_their_tables(executed):
     figures = executed / "figures"
     for name in (
         "03_win_rates.csv",
+        "03_win_rates.md",
         "03_win_rates.png",
         "04_dpo_loss_margin.png",
-        "04_sweep_margins.png",
         "05_table2_rs_dpo.csv",
         "05_rs_dpo_margins.png",
         "06_category_loss_rates.csv",
         "07_table3.csv",
         "07_table3.md",
+        "07_cross_judge.csv",
     ):
         assert (figures / name).exists(), name
     table2 = (figures / "05_table2_rs_dpo.csv").read_text()
     assert "rsdpo1" in table2 and "rsdpo3" in table2
     table3 = (figures / "07_table3.md").read_text()
-    assert "rsdpo3 | dpo" in table3 and "selfimprove1 | rsdpo3" in table3
+    assert "rsdpo3 " in table3 and "selfimprove1 " in table3
+    assert "decisive" in (figures / "03_win_rates.md").read_text()
     assert len(data_rows(executed / "data" / "curriculum_prompts.jsonl")) == 6  # 2 weakest categories x 3
+    text = cells_text(executed / "executed" / "07_self_improvement.ipynb")
+    assert "chosen (best)" in text and "rejected (random of the bottom 3)" in text
 
 
 def data_rows(path):
@@ -109,10 +142,17 @@ def data_rows(path):
 def test_results_summary_compares_every_model(executed):
     from sfdpo_helpers.results import summarise
 
-    table = summarise(executed, executed / "figures", base_model="tiny", n_eval_prompts=6, max_new_tokens=8)
-    assert set(table[table.baseline == "base"].model) >= {"sft", "dpo", "rsdpo1", "rsdpo3", "selfimprove1"}
+    table = summarise(tiny_settings(executed))
+    assert set(table[table.baseline == "base"].model) >= {
+        "sft",
+        "dpo",
+        "dpo_positive",
+        "rsdpo1",
+        "rsdpo3",
+        "selfimprove1",
+    }
     text = (executed / "results.md").read_text()
-    assert "Every model vs the base model" in text and "prompt_strict" in text
+    assert "Every model vs the base model" in text and "prompt_strict" in text and "goes undetected" in text
     assert (executed / "figures" / "win_rate_overview.png").exists()
     assert "Table 2" in text and "Table 3" in text
     table2 = pd.read_csv(executed / "results_table2.csv", index_col=0)
@@ -157,12 +197,29 @@ def test_unknown_parameter_is_one_clear_error(tmp_path):
 
     with pytest.raises(pm.PapermillExecutionError) as err:
         pm.execute_notebook(
-            str(notebook_paths(["01"])[0]),
+            str(notebook_paths(["02"])[0]),
             str(tmp_path / "out.ipynb"),
-            parameters={"max_sft_row": 5, "out_dir": str(tmp_path)},
+            cwd=str(NOTEBOOKS),
+            parameters={"eval_evry": 5, "run": {"out_dir": str(tmp_path)}},
             progress_bar=False,
         )
-    assert "ParameterError" in str(err.value) and "max_sft_row" in str(err.value)
+    assert "ParameterError" in str(err.value) and "eval_evry" in str(err.value)
+
+
+def test_a_later_notebook_without_its_inputs_stops_with_one_line_naming_the_notebook(tmp_path):
+    import papermill as pm
+
+    run = {**TINY_RUN, "out_dir": str(tmp_path / "run"), "figures_dir": str(tmp_path / "figures")}
+    with pytest.raises(pm.PapermillExecutionError) as err:
+        pm.execute_notebook(
+            str(notebook_paths(["04"])[0]),
+            str(tmp_path / "out.ipynb"),
+            cwd=str(NOTEBOOKS),
+            parameters={"run": run},
+            progress_bar=False,
+        )
+    assert "MissingStepError" in str(err.value) and "run notebook 02_sft first" in str(err.value)
+    assert (tmp_path / "run" / "data" / "sft_train.jsonl").exists()  # the data step is cheap: it was rebuilt
 
 
 def test_papermill_sees_every_parameter():
@@ -175,14 +232,11 @@ def test_papermill_sees_every_parameter():
         cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
         tree = ast.parse("".join(cell["source"]))
         names = {
-            t.id
-            for node in tree.body
-            if isinstance(node, ast.Assign)
-            for t in node.targets
-            if isinstance(t, ast.Name) and not t.id.startswith("_")
+            t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)
         }
-        seen = {k for k in pm.inspect_notebook(str(path)) if not k.startswith("_")}
+        seen = set(pm.inspect_notebook(str(path)))
         assert seen == names, (path.name, names ^ seen)
+        assert "run" in names and len(names) <= 11, (path.name, names)  # the story's few settings, no plumbing
 
 
 def test_notebooks_are_stripped_and_have_one_parameters_cell():
@@ -191,3 +245,44 @@ def test_notebooks_are_stripped_and_have_one_parameters_cell():
         tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
         assert len(tagged) == 1, path
         assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), path
+        assert nb["metadata"]["kernelspec"]["name"] == "python3", path
+
+
+def test_jupytext_pairs_agree():
+    import jupytext
+
+    scripts = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+    assert [p.stem for p in scripts] == [p.stem for p in notebook_paths()]
+    for script in scripts:
+        a, b = jupytext.read(script), jupytext.read(script.with_suffix(".ipynb"))
+        assert len(a.cells) == len(b.cells), script.name
+        for i, (x, y) in enumerate(zip(a.cells, b.cells)):
+            assert (x.cell_type, x.source.strip()) == (y.cell_type, y.source.strip()), f"{script.name} cell {i}"
+            assert x.metadata.get("tags", []) == y.metadata.get("tags", []), f"{script.name} cell {i} tags"
+
+
+def test_a_drifted_pair_is_caught(tmp_path):
+    """The pair check above can fail: edit a copy of one side and compare again."""
+    import jupytext
+
+    script = tmp_path / "04_dpo.py"
+    shutil.copy(NOTEBOOKS / "04_dpo.py", script)
+    script.write_text(script.read_text().replace("beta = 0.1", "beta = 0.2"))
+    a, b = jupytext.read(script), jupytext.read(NOTEBOOKS / "04_dpo.ipynb")
+    assert [c.source for c in a.cells] != [c.source for c in b.cells]
+
+
+def test_the_repository_url_lives_in_pyproject_only(tmp_path):
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "set_repo_url.py"), "--check"], capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stdout
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import set_repo_url
+    finally:
+        sys.path.pop(0)
+    text = (NOTEBOOKS / "02_sft.py").read_text()
+    moved = set_repo_url.rewritten(text, "https://github.com/someone/fork")
+    assert "colab.research.google.com/github/someone/fork/blob/main/notebooks/02_sft.ipynb" in moved
+    assert 'REPO = "https://github.com/someone/fork"' in moved and set_repo_url.repository() in text

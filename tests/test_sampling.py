@@ -59,20 +59,31 @@ def test_left_padded_batch_equals_one_prompt_at_a_time(untied, tokenizer):
 
 
 def test_results_in_input_order_although_batches_are_sorted(untied, tokenizer, monkeypatch):
-    seen = []
-    encode = sampling._encode_left
+    by_ids = {tuple(ids): p for p, ids in zip(PROMPTS, sampling._prompt_ids(tokenizer, PROMPTS))}
+    seen, templated = [], []
+    left_batch = sampling._left_batch
+    render = sampling.prompt_text
 
-    def spy(tok, prompts, device):
-        seen.extend(prompts)
-        enc = encode(tok, prompts, device)
+    def count_templating(tok, prompt):
+        templated.append(prompt)
+        return render(tok, prompt)
+
+    def spy(id_lists, pad_token_id, device):
+        seen.extend(by_ids[tuple(ids)] for ids in id_lists)
+        enc = left_batch(id_lists, pad_token_id, device)
         assert (enc["attention_mask"][:, -1] == 1).all(), "padding must be on the left"
         return enc
 
-    monkeypatch.setattr(sampling, "_encode_left", spy)
+    monkeypatch.setattr(sampling, "_left_batch", spy)
+    monkeypatch.setattr(sampling, "prompt_text", count_templating)
     out = greedy(untied, tokenizer, PROMPTS, batch_size=2)  # 3 batches
-    n_tokens = lambda p: len(tokenizer(sampling.prompt_text(tokenizer, p), add_special_tokens=False)["input_ids"])
-    assert seen == sorted(PROMPTS, key=n_tokens)  # batched in token-length order ...
+    assert templated == PROMPTS  # each prompt templated (and tokenized) once, not once to sort and once per batch
     monkeypatch.undo()
+
+    def n_tokens(p):
+        return len(tokenizer(sampling.prompt_text(tokenizer, p), add_special_tokens=False)["input_ids"])
+
+    assert seen == sorted(PROMPTS, key=n_tokens)  # batched in token-length order ...
     alone = [greedy(untied, tokenizer, [p])[0] for p in PROMPTS]
     assert out == alone  # ... and returned in input order
 
@@ -136,6 +147,121 @@ def test_stops_at_end_of_turn(untied, tokenizer):
             assert ref[0].startswith(got[0]) and len(ref[0]) > len(got[0])
         else:
             assert got == ref  # the others continued after row 0 stopped
+
+
+# --------------------------------------------------------------------------- a Qwen2.5-style model
+
+
+@pytest.fixture(scope="module")
+def qwen(tmp_path_factory):
+    """The rehearsal Qwen2.5-Instruct (tests/rehearsal_world.py): its generation_config says do_sample,
+    repetition_penalty 1.1, top_k 20 and two end ids (``<|im_end|>``, ``<|endoftext|>``); its own random
+    output head makes greedy answers varied."""
+    import rehearsal_world as rw
+
+    from sfdpo_helpers import models
+
+    folder = rw.build_qwen_model(tmp_path_factory.mktemp("qwen"), "instruct", tied=False)
+    return models.load_model(str(folder), device="cpu").eval(), models.load_tokenizer(str(folder))
+
+
+def argmax_ids(model, tok, prompt: str, max_new_tokens: int, ends: set[int]) -> list[int]:
+    """Greedy decoding written out: no penalty, no sampling, stop before the first end id."""
+    ids = tok(sampling.prompt_text(tok, prompt), add_special_tokens=False)["input_ids"]
+    new: list[int] = []
+    with torch.no_grad():
+        for _ in range(max_new_tokens):
+            nxt = int(model(torch.tensor([ids + new])).logits[0, -1].argmax())
+            if nxt in ends:
+                break
+            new.append(nxt)
+    return new
+
+
+def text(tok, ids: list[int]) -> str:
+    return tok.decode(ids, skip_special_tokens=True).strip()
+
+
+def test_greedy_is_plain_argmax_whatever_the_models_generation_config(qwen):
+    model, tok = qwen
+    config = model.generation_config
+    assert config.repetition_penalty == 1.1 and config.do_sample and config.top_k == 20
+    ends = {tok.convert_tokens_to_ids("<|im_end|>"), tok.convert_tokens_to_ids("<|endoftext|>")}
+    assert set(sampling.end_ids(model, tok)) == ends
+    got = sampling.generate(model, tok, PROMPTS, temperature=0.0, max_new_tokens=12, batch_size=4)
+    expected = [text(tok, argmax_ids(model, tok, p, 12, ends)) for p in PROMPTS]
+    assert all(expected) and got == [[e] for e in expected]
+    # the model's own settings (penalty 1.1) decode differently: this test would catch them leaking in
+    enc = sampling._left_batch(sampling._prompt_ids(tok, PROMPTS), tok.pad_token_id, "cpu")
+    theirs = model.generate(**enc, do_sample=False, max_new_tokens=12)
+    decoded = tok.batch_decode(theirs[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+    assert [t.strip() for t in decoded] != expected
+
+
+def test_stops_at_either_end_id(qwen):
+    """``<|endoftext|>`` (from the model's generation_config) wins the 3rd step of the shortest prompt,
+    ``<|im_end|>`` the 5th step of the next one: both answers end there, the other rows go on."""
+    model, tok = qwen
+    forced = {0: (3, tok.convert_tokens_to_ids("<|endoftext|>")), 1: (5, tok.convert_tokens_to_ids("<|im_end|>"))}
+    calls = {"n": 0}
+
+    def boost(module, inputs, output):
+        calls["n"] += 1
+        output = output.clone()
+        for row, (step, end) in forced.items():
+            if calls["n"] == step:  # call 1 is the prefill (1st new token)
+                output[row, -1, end] = 1e4
+        return output
+
+    ids = sampling._prompt_ids(tok, PROMPTS)
+    order = sorted(range(len(PROMPTS)), key=lambda i: len(ids[i]))  # the batch's row order
+    free = sampling.generate(model, tok, PROMPTS, temperature=0.0, max_new_tokens=10, batch_size=8)
+    handle = model.lm_head.register_forward_hook(boost)
+    try:
+        got = sampling.generate(model, tok, PROMPTS, temperature=0.0, max_new_tokens=10, batch_size=8)
+    finally:
+        handle.remove()
+    for row, (step, _) in forced.items():
+        i = order[row]
+        plain = argmax_ids(model, tok, PROMPTS[i], 10, set())
+        assert got[i] == [text(tok, plain[: step - 1])] and free[i] == [text(tok, plain)] != got[i]
+    assert [got[i] for i in order[2:]] == [free[i] for i in order[2:]]
+
+
+def test_greedy_answers_do_not_depend_on_batch_size(qwen):
+    model, tok = qwen
+    runs = [sampling.generate(model, tok, PROMPTS, temperature=0.0, max_new_tokens=10, batch_size=b) for b in (1, 3, 8)]
+    assert runs[0] == runs[1] == runs[2] and len({r[0] for r in runs[0]}) > 1
+
+
+def test_lora_wrapped_model_is_decoded_the_same_and_keeps_its_generation_config(qwen):
+    """The notebooks sample from PEFT-wrapped policies: the decoder swap must reach the model under the wrapper
+    and be undone afterwards (a fresh LoRA adapter changes nothing, so the answers are the base model's)."""
+    import copy
+
+    from sfdpo_helpers import training
+
+    model, tok = qwen
+    wrapped = training.add_lora(copy.deepcopy(model), r=4)
+    plain = sampling.generate(model, tok, PROMPTS[:3], temperature=0.0, max_new_tokens=8)
+    assert sampling.generate(wrapped, tok, PROMPTS[:3], temperature=0.0, max_new_tokens=8) == plain
+    assert wrapped.get_base_model().generation_config.repetition_penalty == 1.1
+
+
+def test_generation_runs_under_autocast_on_the_models_device(qwen, monkeypatch):
+    from sfdpo_helpers import models
+
+    model, tok = qwen
+    seen = []
+    real = models.autocast
+
+    def spy(choice="auto", device=None):
+        seen.append((choice, torch.device(device).type))
+        return real(choice, device)
+
+    monkeypatch.setattr(models, "autocast", spy)
+    sampling.generate(model, tok, PROMPTS[:2], temperature=0.0, max_new_tokens=2, precision="bf16")
+    assert seen == [("bf16", "cpu")]  # CPU: a no-op context; on a GPU, bf16 autocast on "cuda"
 
 
 @pytest.mark.parametrize(

