@@ -73,9 +73,6 @@ dpop_in_sigmoid = False  # Smaug's form instead of the study's additive one
 kl_weight = 0.0  # λ_KL of both runs
 reference = "precomputed"  # "precomputed" (one pass before training, cached) or "model" (scored every batch)
 run_name = "dpo"  # the model is saved as out_dir/models/<run_name> (the main job's --grid sets it)
-n_eval_examples = 16  # held-out pairs for the eval loss and reward accuracy
-eval_every = 5  # steps between eval and win-rate measurements
-n_monitor_prompts = 12  # held-out prompts of the win-rate monitor (0: off)
 
 # %% [markdown]
 # ## 1. One pair, by hand
@@ -90,7 +87,7 @@ start = pipeline.require_model(cfg, "sft")
 tokenizer = models.load_tokenizer(start)
 policy = training.add_lora(models.load_model(start), r=cfg.lora_r)
 all_pairs = data.read_jsonl(cfg.data_dir / "pairs_train.jsonl")
-held_out, train_pairs = all_pairs[:n_eval_examples], all_pairs[n_eval_examples:][: cfg.dpo.max_examples]
+held_out, train_pairs = all_pairs[: cfg.n_eval_examples], all_pairs[cfg.n_eval_examples :][: cfg.dpo.max_examples]
 print(f"{len(train_pairs)} training pairs, {len(held_out)} held-out pairs")
 pair = train_pairs[0]
 print("PROMPT:", pair["prompt"][:200], "\nCHOSEN:", pair["chosen"][:200], "\nREJECTED:", pair["rejected"][:200])
@@ -125,7 +122,7 @@ display(Code(inspect.getsource(losses.dpo_family_loss), language="python"))
 # compares the policy's greedy answers on held-out prompts with the SFT model's (ties ½).
 
 # %%
-rows = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), n_monitor_prompts, cfg.seed + 1)
+rows = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_monitor_prompts, cfg.seed + 1)
 judge = judges.make_judge(cfg.judge, rows, **cfg.judge_options(), policy=policy, tokenizer=tokenizer)
 prompts = [r["prompt"] for r in rows]
 monitor_fn = monitor.vs_start_model(policy, tokenizer, prompts, judge, cfg.monitor_max_new_tokens, cfg.gen_batch_size)
@@ -134,7 +131,7 @@ history, report = dpo.train_dpo(
     policy,
     tokenizer,
     train_pairs,
-    cfg.train_settings("dpo", eval_every=eval_every),
+    cfg.train_settings("dpo", eval_every=cfg.monitor_every),
     cfg.out / "checkpoints" / run_name,
     objective,
     reference=reference,
@@ -165,7 +162,7 @@ plots.curves(history, ["rewards/chosen", "rewards/rejected", "kl"], cfg.figures 
 if dpop_weight and run_name == "dpo":
     positive = dpo.DPOSettings(beta=beta, dpop_weight=dpop_weight, dpop_in_sigmoid=dpop_in_sigmoid, kl_weight=kl_weight)
     history_p = stages.dpo_run(
-        cfg, start, train_pairs, "dpo_positive", "dpo", positive, eval_pairs=held_out, eval_every=eval_every
+        cfg, start, train_pairs, "dpo_positive", "dpo", positive, eval_pairs=held_out, eval_every=cfg.monitor_every
     )
     runs = {"DPO": history, f"DPO-Positive (λ_P={dpop_weight})": history_p}
     plots.overlay(

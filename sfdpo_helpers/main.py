@@ -107,6 +107,7 @@ def run_notebooks(
             log_output=True,
             progress_bar=False,
             kernel_name="python3",
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no kernel start-up warning per notebook
         )
         timings.append((path.name, time.time() - start))
         print(f"=== {path.name} done in {timings[-1][1]:.0f} s", flush=True)

@@ -106,6 +106,7 @@ class RunSettings:
     api_model: str = "nvidia/llama-3.1-nemotron-70b-reward"
     api_key_env: str = "NVIDIA_API_KEY"
     reward_key: str = "reward"
+    api_requests_per_minute: float | None = 40  # NVIDIA's free tier: 40 requests a minute (None: no limit)
 
     def __post_init__(self):
         if self.source not in ("demo", "hub") and not Path(self.source).is_dir():
@@ -141,7 +142,7 @@ class RunSettings:
 
     def judge_options(self) -> dict:
         """Keyword arguments of ``judges.make_judge`` for this run's judge (answers and rewards cached in the run)."""
-        names = ("reward_model", "api_base_url", "api_model", "api_key_env", "reward_key")
+        names = ("reward_model", "api_base_url", "api_model", "api_key_env", "reward_key", "api_requests_per_minute")
         return {**{n: getattr(self, n) for n in names}, "cache_dir": self.out / "responses"}
 
     def train_settings(self, stage: str, **changes):

@@ -22,6 +22,7 @@ import json
 import math
 import shutil
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -91,7 +92,7 @@ def speed_and_memory_options(model, settings: TrainSettings) -> None:
     from .losses import _unwrap
 
     inner = _unwrap(model)
-    if settings.gradient_checkpointing and not inner.is_gradient_checkpointing:
+    if settings.gradient_checkpointing and not getattr(inner, "is_activation_checkpointing", False):
         inner.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if hasattr(model, "enable_input_require_grads"):  # LoRA: frozen embeddings still need grads to flow
             model.enable_input_require_grads()
@@ -326,4 +327,6 @@ def add_lora(model, r: int = 16, alpha: int = 32, dropout: float = 0.0):
 
     targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
     config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets, task_type="CAUSAL_LM")
-    return get_peft_model(model, config)
+    with warnings.catch_warnings():  # peft reads transformers' deprecated is_gradient_checkpointing: not ours to fix
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return get_peft_model(model, config)

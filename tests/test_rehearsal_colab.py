@@ -119,8 +119,12 @@ def run_like_colab(tmp: Path, run: dict) -> Path:
 
 
 def outputs(path: Path) -> str:
-    cells = json.loads(path.read_text())["cells"]
-    return "\n".join("".join(o.get("text", "")) for c in cells for o in c.get("outputs", []))
+    """Everything a notebook printed or displayed as text or Markdown."""
+    texts = []
+    for cell in json.loads(path.read_text())["cells"]:
+        for out in cell.get("outputs", []):
+            texts += [out.get("text", ""), out.get("data", {}).get("text/markdown", "")]
+    return "\n".join("".join(t) if isinstance(t, list) else t for t in texts)
 
 
 def check_the_whole_run(tmp: Path, drive: Path, judge: str) -> None:
@@ -152,7 +156,8 @@ def test_colab_shaped_run_with_the_api_judge_key_in_colab_secrets(colab, monkeyp
     monkeypatch.setenv("SFDPO_COLAB_SECRETS", str(colab / "secrets.json"))
     monkeypatch.delenv("NVIDIA_API_KEY", raising=False)
     with FakeRewardServer(key=key, fail_429=2, slow_seconds=0.3, retry_after="0.01") as server:
-        drive = run_like_colab(colab, {**REDUCED, "judge": "api", "api_base_url": server.base_url})
+        api = {"judge": "api", "api_base_url": server.base_url, "api_requests_per_minute": None}
+        drive = run_like_colab(colab, {**REDUCED, **api})
         assert server.requests > 10 and any(r["status"] == 429 for r in server.log)
     check_the_whole_run(colab, drive, "api")
     leaked = [str(p) for p in colab.rglob("*") if p.is_file() and key.encode() in p.read_bytes()]

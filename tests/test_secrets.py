@@ -1,9 +1,8 @@
 """The API key of judge="api" is used (sent as a Bearer token) but never written anywhere.
 
-Two levels, both against the fake NVIDIA reward endpoint of ``tests/fake_openai_server.py``:
-
-* fast: ``judges.make_judge("api", ...)`` as the notebooks call it, with a response cache folder;
-* slow: notebooks 01-03 through papermill on the tiny model with ``judge: api`` in the run settings.
+Here ``judges.make_judge("api", ...)`` as the notebooks call it, against the fake NVIDIA reward endpoint of
+``tests/fake_openai_server.py``, with a response cache folder; the notebooks' side is the api run of
+tests/test_rehearsal_colab.py.
 
 The key lives only in an environment variable; afterwards it must not appear in any file under the
 output folder (data, response caches, the API cache, models, figures, executed notebooks), in the
@@ -69,34 +68,5 @@ def test_factory_api_judge_uses_the_key_and_writes_it_nowhere(tmp_path, endpoint
     assert _leaks(out, texts) == []
 
 
-@pytest.mark.slow
-def test_notebooks_with_the_api_judge_write_the_key_nowhere(tmp_path, endpoint, capfd, caplog):
-    from sfdpo_helpers import settings
-    from sfdpo_helpers.main import run_notebooks
-
-    caplog.set_level("INFO")
-    out = tmp_path / "run"
-    run = {
-        "profile": "offline",
-        "out_dir": str(out),
-        "figures_dir": str(out / "figures"),
-        "base_model": "tiny",
-        "sft": {"lr": 1e-3, "epochs": 1.0, "max_examples": 16},
-        "save_every": 1,
-        "n_eval_prompts": 4,
-        "max_new_tokens": 8,
-        "monitor_max_new_tokens": 8,
-        "monitor_every": 1,
-        "n_monitor_prompts": 2,
-        "judge": "api",
-        "api_base_url": endpoint.base_url,
-        "api_model": MODEL,
-        "api_key_env": KEY_ENV,
-    }
-    run_notebooks(settings.load(run), {}, only=["01", "02", "03"])
-    captured = capfd.readouterr()
-
-    _check_requests(endpoint, out / "responses" / "api_judge_cache.jsonl")
-    executed = out / "executed" / "03_judging.ipynb"
-    assert KEY_ENV in executed.read_text()  # the variable's name is a setting, its value is not
-    assert _leaks(out, {"output": captured.out + captured.err, "logs": caplog.text}) == []
+# The notebooks' side (01→07 with the API judge, the key in Colab's Secrets, written nowhere) is the api run of
+# tests/test_rehearsal_colab.py.

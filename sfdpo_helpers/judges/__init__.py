@@ -94,6 +94,7 @@ def make_judge(
     api_model: str = "",
     api_key_env: str = "NVIDIA_API_KEY",
     reward_key: str = "reward",
+    api_requests_per_minute: float | None = 40,
     cache_dir: str | os.PathLike | None = None,
     policy=None,
     tokenizer=None,
@@ -104,7 +105,8 @@ def make_judge(
     ``reward_model`` (no silent default: the study's 70B model does not fit
     most machines); ``api`` needs ``api_base_url`` and ``api_model`` (the key
     comes from ``$api_key_env`` or Colab's secrets; rewards are cached in
-    ``cache_dir/api_judge_cache.jsonl``); ``self`` needs ``policy`` and ``tokenizer``.
+    ``cache_dir/api_judge_cache.jsonl``; requests are spaced to ``api_requests_per_minute``, NVIDIA's free
+    tier allowing 40); ``self`` needs ``policy`` and ``tokenizer``.
     """
     if kind == "verifiable":
         return _verifiable(rows)
@@ -122,7 +124,10 @@ def make_judge(
                 f"api_model={api_model!r}); e.g. api_base_url={NVIDIA_BASE_URL!r}, api_model={NVIDIA_REWARD_MODEL!r}"
             )
         cache = os.path.join(os.fspath(cache_dir), "api_judge_cache.jsonl") if cache_dir else None
-        return ApiJudge(api_base_url, api_model, api_key_env=api_key_env, reward_key=reward_key, cache_path=cache)
+        return ApiJudge(
+            api_base_url, api_model, api_key_env=api_key_env, reward_key=reward_key, cache_path=cache,
+            requests_per_minute=api_requests_per_minute,
+        )  # fmt: skip
     if kind == "self":
         if policy is None or tokenizer is None:
             raise ValueError("judge='self' needs policy= (the model that rates the answers) and its tokenizer=")
