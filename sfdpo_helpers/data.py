@@ -245,15 +245,8 @@ def _extras(row: dict) -> dict:
     return {k: row[k] for k in ("category", "instruction_id_list", "kwargs") if k in row}
 
 
-def load_sft(
-    source: str = "demo",
-    split: str = "train",
-    limit: int | None = None,
-    on_error: str = "skip",
-    dataset: str = SMOLTALK,
-    config: str | None = "all",
-    seed: int = 0,
-):
+def load_sft(source: str = "demo", split: str = "train", limit: int | None = None, on_error: str = "skip",
+             dataset: str = SMOLTALK, config: str | None = "all", seed: int = 0):  # fmt: skip
     """First turns of smoltalk (``source='hub'``: ``dataset``/``config``/``split``, a seeded sample of
     ``limit`` rows), the shipped demo conversations (``'demo'``), a folder with ``sft.jsonl`` or a JSONL path."""
     rows = _raw_rows(source, "sft.jsonl", split, limit, dataset=dataset, config=config, seed=seed)
@@ -289,15 +282,8 @@ def pair_rows(rows: Iterable[dict], dataset: str, on_error: str = "skip") -> tup
     return out, report
 
 
-def load_pairs(
-    source: str = "demo",
-    split: str = "train_prefs",
-    limit: int | None = None,
-    on_error: str = "skip",
-    dataset: str = ULTRAFEEDBACK,
-    config: str | None = None,
-    seed: int = 0,
-):
+def load_pairs(source: str = "demo", split: str = "train_prefs", limit: int | None = None, on_error: str = "skip",
+               dataset: str = ULTRAFEEDBACK, config: str | None = None, seed: int = 0):  # fmt: skip
     """UltraFeedback binarized pairs (``'hub'``: ``dataset``/``split``, a seeded sample of ``limit`` rows),
     the shipped demo pairs (``'demo'``), a folder with ``pairs.jsonl`` or a JSONL path."""
     rows = _raw_rows(source, "pairs.jsonl", split, limit, dataset=dataset, config=config, seed=seed)

@@ -138,6 +138,11 @@ def dpo_batch_terms(model, batch, objective: DPOSettings, reference_model=None, 
     return terms
 
 
+def pair_count(batch) -> int:
+    """Pairs in a batch: the DPO loss is averaged over these."""
+    return batch["pair_index"].shape[0]
+
+
 def metric_sums(terms: dict) -> dict:
     """TRL-named metrics, summed over the pairs of a batch (the loop divides by the pair count)."""
     r_c, r_r = terms["rewards_chosen"], terms["rewards_rejected"]
@@ -239,19 +244,6 @@ def train_dpo(
         return eval_pairs(m, held_out, objective, pad, settings.micro_batch_size, ref_model, settings.chunk_size)
 
     lengths = [len(e["chosen"]["input_ids"]) + len(e["rejected"]["input_ids"]) for e in examples]
-    history = train(
-        model,
-        examples,
-        collate,
-        loss_sum,
-        lambda b: b["pair_index"].shape[0],
-        lengths,
-        settings,
-        run_dir,
-        eval_fn=eval_fn,
-        monitor_fn=monitor_fn,
-        resume=resume,
-        progress=progress,
-        accelerator=acc,
-    )
+    history = train(model, examples, collate, loss_sum, pair_count, lengths, settings, run_dir, eval_fn, monitor_fn,
+                    resume, progress, acc)  # fmt: skip
     return history, report

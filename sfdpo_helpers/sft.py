@@ -56,18 +56,7 @@ def train_sft(
             {"eval_loss": eval_loss(m, eval_ex, pad, settings.micro_batch_size, settings.chunk_size)} if eval_ex else {}
         )
 
-    history = train(
-        model,
-        train_ex,
-        SFTCollator(pad),
-        loss_sum,
-        response_token_count,
-        [len(e["input_ids"]) for e in train_ex],
-        settings,
-        run_dir,
-        eval_fn=eval_fn,
-        monitor_fn=monitor_fn,
-        resume=resume,
-        progress=progress,
-    )
+    lengths = [len(e["input_ids"]) for e in train_ex]
+    history = train(model, train_ex, SFTCollator(pad), loss_sum, response_token_count, lengths, settings, run_dir,
+                    eval_fn, monitor_fn, resume, progress)  # fmt: skip
     return history, (train_report, eval_report)

@@ -143,8 +143,15 @@ def check_the_whole_run(tmp: Path, drive: Path, judge: str) -> None:
 
 @pytest.mark.slow
 def test_colab_shaped_run_with_the_reward_model_judge(colab):
+    from sfdpo_helpers import results, settings
+
     drive = run_like_colab(colab, REDUCED)
     check_the_whole_run(colab, drive, "reward")
+    # the results summary judges with the run's judge: UltraFeedback prompts carry no IFEval instructions
+    table = results.summarise(settings.load({**REDUCED, "out_dir": str(drive), "figures_dir": str(drive / "figures")}))
+    assert set(table[table.baseline == "base"].model) >= {"sft", "dpo", "rsdpo3", "selfimprove1"}
+    text = (drive / "results.md").read_text()
+    assert "judge `reward`" in text and "IFEval-style accuracy" not in text
 
 
 @pytest.mark.slow

