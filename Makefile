@@ -20,6 +20,8 @@ demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m sfdpo_helpers.main
 
 test: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
 clean:
