@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from .collators import PairCollator, tokenize_pairs
+from .collators import PackedPairCollator, PairCollator, tokenize_pairs
 from .files import atomic_write_text, fingerprint
 from .losses import batch_sequence_logps, dpo_family_loss
 from .training import TrainSettings, make_accelerator, train
@@ -192,13 +192,14 @@ def frozen_copy(model):
 
 def _reference(model, examples, held_out, pad, settings: TrainSettings, reference: str, cache_dir, acc, progress):
     """π_ref: precomputed log-probs on the pairs (returned with them), or a model scored every batch."""
+    collate = PackedPairCollator(pad_token_id=pad) if settings.packing else None
     if reference == "model":
         ref_model = model if hasattr(model, "disable_adapter") else frozen_copy(model)  # same device as model
-        return examples, held_out, PairCollator(pad), ref_model
+        return examples, held_out, collate or PairCollator(pad), ref_model
     args = (pad, settings.micro_batch_size, cache_dir, settings.chunk_size)
     examples = precompute_reference(model, examples, *args, progress, accelerator=acc)
     held_out = precompute_reference(model, held_out, *args, False, accelerator=acc) if held_out else []
-    return examples, held_out, PrecomputedPairCollator(pad), None
+    return examples, held_out, collate or PrecomputedPairCollator(pad), None
 
 
 def train_dpo(

@@ -82,6 +82,7 @@ class RunSettings:
     mixed_precision: str = "auto"  # bf16 on GPUs with compute capability >= 8, fp16 on older ones, fp32 on CPU
     gradient_checkpointing: bool = False
     compile: bool = False
+    packing: bool = False  # training micro-batches without padding (bench/gpu_check.py measures when it pays)
     batch_size: int = 8
     micro_batch_size: int = 4
     save_every: int = 5

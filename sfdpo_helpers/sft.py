@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .collators import SFTCollator, tokenize_sft
+from .collators import PackedSFTCollator, SFTCollator, tokenize_sft
 from .losses import sft_loss_sum
 from .training import TrainSettings, train
 
@@ -57,6 +57,7 @@ def train_sft(
         )
 
     lengths = [len(e["input_ids"]) for e in train_ex]
-    history = train(model, train_ex, SFTCollator(pad), loss_sum, response_token_count, lengths, settings, run_dir,
+    collate = PackedSFTCollator(pad_token_id=pad) if settings.packing else SFTCollator(pad)
+    history = train(model, train_ex, collate, loss_sum, response_token_count, lengths, settings, run_dir,
                     eval_fn, monitor_fn, resume, progress)  # fmt: skip
     return history, (train_report, eval_report)

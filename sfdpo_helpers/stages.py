@@ -8,12 +8,14 @@ epochs, save the model as ``models/<name>``.
 
 from __future__ import annotations
 
-import math
+import json
 from collections.abc import Callable
 
-from . import dpo, models, pairs, sampling, training
+from . import answers, dpo, models, pairs, sampling, training
+from .files import atomic_write_text
 from .monitor import win_rate_monitor
 from .settings import RunSettings
+from .winrate import win_rate
 
 RS_DPO_NAMES = {1.0: "rsdpo1", 0.2: "rsdpo2", 0.1: "rsdpo3"}
 
@@ -53,24 +55,38 @@ def rs_dpo_mixtures(
     cfg: RunSettings, sft_path: str, dataset_pairs: list[dict], rs_pairs: list[dict], fractions: list[float],
     judge, prompts: list[str], opponent_answers: list[str], beta: float = 0.1, judged_points: int = 3,
 ) -> dict[str, list[dict]]:  # fmt: skip
-    """RS-DPO1/2/3: one DPO run per fraction of self-sampled rejections, each judged against the
-    opponent's answers ``judged_points`` times per epoch (the study: at 1/3, 2/3 and 1 epoch)."""
-    steps = math.ceil(min(len(dataset_pairs), cfg.rs_dpo.max_examples or len(dataset_pairs)) / cfg.batch_size)
-    every = max(1, steps // judged_points)
-
-    def monitor(policy, tokenizer):
-        args = (cfg.max_new_tokens, cfg.gen_batch_size)
-        return win_rate_monitor(tokenizer, prompts, judge, opponent_answers, *args)
-
+    """RS-DPO1/2/3: one DPO run per fraction of self-sampled rejections, each judged against the opponent's
+    answers ``judged_points`` times per epoch (the study: at 1/3, 2/3 and 1 epoch). The last point judges the
+    saved model's cached answers, which the results summary and notebook 07 reuse."""
     histories = {}
     for fraction in fractions:
         name = RS_DPO_NAMES.get(fraction, f"rsdpo_{fraction:g}")
         mixed = pairs.mix_pairs(rs_pairs, dataset_pairs, fraction, cfg.seed)[: cfg.rs_dpo.max_examples]
+        total = training.plan_steps(len(mixed), cfg.train_settings("rs_dpo"))[1]
+        every = max(1, total // judged_points) if judged_points > 1 else 0
+
+        monitor = None
+        if every:  # intermediate points; the last one is judged below, on the saved model's cached answers
+
+            def monitor(policy, tokenizer, total=total):
+                args = (cfg.max_new_tokens, cfg.gen_batch_size, total)
+                return win_rate_monitor(tokenizer, prompts, judge, opponent_answers, *args)
+
         print(f"--- {name}: {fraction:.0%} rejection-sampled pairs, {len(mixed)} pairs")
-        histories[name] = dpo_run(
-            cfg, sft_path, mixed, name, "rs_dpo", dpo.DPOSettings(beta=beta), monitor, None, every
-        )
+        history = dpo_run(cfg, sft_path, mixed, name, "rs_dpo", dpo.DPOSettings(beta=beta), monitor, None, every)
+        histories[name] = history + [_judged_at_the_end(cfg, name, history, judge, prompts, opponent_answers)]
+        atomic_write_text(cfg.out / "checkpoints" / name / "history.json", json.dumps(histories[name], indent=1))
     return histories
+
+
+def _judged_at_the_end(cfg: RunSettings, name: str, history: list[dict], judge, prompts, opponent_answers) -> dict:
+    """The win rate of a saved model's (cached) answers against the opponent's, as a history row."""
+    final = answers.model_answers(cfg.model_path(name), prompts, cfg.out / "responses", cfg.max_new_tokens,
+                                  cfg.gen_batch_size, cfg.seed)  # fmt: skip
+    result = win_rate(judge.score(prompts, final), judge.score(prompts, opponent_answers))
+    last = max((r for r in history if "epoch" in r), key=lambda r: r["step"])
+    return {"step": last["step"], "epoch": last["epoch"], "win_rate": result.rate,
+            "win_rate_ci_low": result.ci_low, "win_rate_ci_high": result.ci_high}  # fmt: skip
 
 
 def eight_samples(cfg: RunSettings, model, tokenizer, prompts: list[str], folder, seed: int) -> list[list[dict]]:

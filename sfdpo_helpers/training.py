@@ -57,6 +57,7 @@ class TrainSettings:
     chunk_size: int | None = None  # positions per output-layer chunk (None: sized to the device)
     gradient_checkpointing: bool = False  # recompute activations in backward: less memory, ~30% more time
     compile: bool = False  # torch.compile the transformer body (GPU; the first steps are slow)
+    packing: bool = False  # micro-batches without padding: sequences concatenated, positions restarting
 
     def __post_init__(self):
         for name in ("batch_size", "micro_batch_size"):
