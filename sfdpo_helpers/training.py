@@ -72,10 +72,17 @@ class TrainSettings:
 def make_accelerator(settings: TrainSettings):
     """The run's Accelerator: its precision (bf16 / fp16 / fp32) is also the reference model's and eval's."""
     from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
 
     from .models import mixed_precision
 
-    acc = Accelerator(mixed_precision=mixed_precision(settings.mixed_precision), cpu=not torch.cuda.is_available())
+    precision = mixed_precision(settings.mixed_precision)
+    state = AcceleratorState._shared_state
+    if state and state.get("_mixed_precision") != precision and state.get("num_processes", 1) == 1:
+        # accelerate keeps one state per process; a notebook kernel that changes precision between runs
+        # (one process, nothing distributed to keep in step) gets a fresh one instead of an error
+        AcceleratorState._reset_state()
+    acc = Accelerator(mixed_precision=precision, cpu=not torch.cuda.is_available())
     checkpoints.attach(acc)
     return acc
 
