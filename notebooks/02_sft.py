@@ -40,7 +40,7 @@ if "google.colab" in sys.modules:
 # %%
 import pandas as pd
 
-from sfdpo_helpers import collators, data, judges, models, monitor, pipeline, plots, sampling, settings, sft, training
+from sfdpo_helpers import collators, data, models, monitor, pipeline, plots, sampling, settings, sft, training
 
 # %% tags=["parameters"]
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
@@ -77,7 +77,7 @@ pd.concat([tokens.iloc[start - 6 : start + 6], tokens.iloc[-3:]])  # the prompt/
 # %%
 policy = training.add_lora(models.load_model(cfg.base_model), r=cfg.lora_r)
 held_out = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_monitor_prompts, cfg.seed + 1)
-judge = judges.make_judge(cfg.judge, held_out, **cfg.judge_options(), policy=policy, tokenizer=tokenizer)
+judge = pipeline.judge(cfg, held_out, self_judge=cfg.base_model)  # the self-judge: the untrained base
 prompts = [r["prompt"] for r in held_out]
 monitor_fn = monitor.vs_start_model(policy, tokenizer, prompts, judge, cfg.monitor_max_new_tokens, cfg.gen_batch_size)
 settings_sft = cfg.train_settings("sft", eval_every=cfg.monitor_every)

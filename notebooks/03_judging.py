@@ -80,18 +80,15 @@ for name, path in contenders.items():
 needs_policy = cfg.judge == "self" or n_self_judge
 sft_policy = models.load_model(contenders["sft"]) if needs_policy else None
 sft_tokenizer = models.load_tokenizer(contenders["sft"]) if needs_policy else None
-judge = judges.make_judge(cfg.judge, rows, **cfg.judge_options(), policy=sft_policy, tokenizer=sft_tokenizer)
+judge = pipeline.judge(cfg, rows, self_judge=contenders["sft"])
 scores = {name: judge.score(prompts, a) for name, a in generated.items()}
 comparisons = [("sft", "base")] + ([("instruct", "base"), ("sft", "instruct")] if "instruct" in generated else [])
 results = winrate.compare(scores, comparisons, categories, seed=cfg.seed)
 table = pd.DataFrame([r.as_row() for r in results])
 display(Markdown(f"Judge: `{cfg.judge}`; ties count ½; 95% bootstrap CI over prompts"))
 display(plots.save_table(table, cfg.figures / "03_win_rates", winrate.to_markdown(results)))
-ties = sum(r.ties for r in results) / sum(r.n for r in results)
-print(
-    f"With n = {len(prompts)} and {ties:.0%} ties, win rates within ±{winrate.minimum_detectable_effect(len(prompts), ties):.3f} "
-    "of ½ are not detectable (α = 0.05, power 0.8)."
-)
+for result in results:
+    print(winrate.verdict(result))
 bars = [
     {"name": f"{r.model} vs {r.baseline}", "rate": r.rate, "ci_low": r.ci_low, "ci_high": r.ci_high} for r in results
 ]

@@ -51,10 +51,10 @@ import torch
 from IPython.display import Code, display
 
 from sfdpo_helpers import (
+    answers,
     collators,
     data,
     dpo,
-    judges,
     losses,
     models,
     monitor,
@@ -63,6 +63,7 @@ from sfdpo_helpers import (
     settings,
     stages,
     training,
+    winrate,
 )
 
 # %% tags=["parameters"]
@@ -123,7 +124,7 @@ display(Code(inspect.getsource(losses.dpo_family_loss), language="python"))
 
 # %%
 rows = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_monitor_prompts, cfg.seed + 1)
-judge = judges.make_judge(cfg.judge, rows, **cfg.judge_options(), policy=policy, tokenizer=tokenizer)
+judge = pipeline.judge(cfg, rows, self_judge=start)  # the self-judge: the SFT model, frozen
 prompts = [r["prompt"] for r in rows]
 monitor_fn = monitor.vs_start_model(policy, tokenizer, prompts, judge, cfg.monitor_max_new_tokens, cfg.gen_batch_size)
 objective = dpo.DPOSettings(beta=beta, kl_weight=kl_weight)
@@ -172,6 +173,27 @@ if dpop_weight and run_name == "dpo":
         "chosen reward r+ = β·(log π − log π_ref)",
     )
     plots.overlay(runs, "rewards/margins", cfg.figures / "04_dpo_vs_dpop_margins.png", "reward margin r+ − r−")
+
+# %% [markdown]
+# ## 5. Did DPO beat its SFT start?
+# The curves say what DPO optimised; this asks what a user would see. Both models answer the held-out
+# prompts (greedy; answers cached for the later notebooks), the judge scores them per prompt.
+
+# %%
+if run_name == "dpo":
+    rows = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_eval_prompts, cfg.seed)
+    prompts = [r["prompt"] for r in rows]
+    judge = pipeline.judge(cfg, rows, self_judge=start)  # the self-judge: the SFT model, frozen
+    scores = {
+        name: judge.score(
+            prompts,
+            answers.model_answers(
+                path, prompts, cfg.out / "responses", cfg.max_new_tokens, cfg.gen_batch_size, cfg.seed
+            ),
+        )
+        for name, path in {"dpo": cfg.model_path("dpo"), "sft": start}.items()
+    }
+    print(winrate.verdict(winrate.win_rate(scores["dpo"], scores["sft"], model="dpo", baseline="sft", seed=cfg.seed)))
 
 # %% [markdown]
 # ## Try this

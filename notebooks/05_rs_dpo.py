@@ -45,7 +45,7 @@ import json
 
 from IPython.display import Markdown, display
 
-from sfdpo_helpers import answers, data, judges, models, pairs, pipeline, plots, results, sampling, settings, stages
+from sfdpo_helpers import answers, data, models, pairs, pipeline, plots, results, sampling, settings, stages
 
 # %% tags=["parameters"]
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
@@ -103,7 +103,7 @@ rs_pairs, skipped = pairs.rs_dpo_pairs(dataset_pairs, [s["responses"][0] for s i
 print(f"{len(rs_pairs)} rejection-sampled pairs; skipped: {dict(skipped) or 'none'}")
 rows = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_eval_prompts, cfg.seed)
 prompts = [r["prompt"] for r in rows]
-judge = judges.make_judge(cfg.judge, rows, **cfg.judge_options(), policy=sft_policy, tokenizer=tokenizer)
+judge = pipeline.judge(cfg, rows, self_judge=sft_path)
 dpo_answers = answers.model_answers(
     dpo_path, prompts, cfg.out / "responses", cfg.max_new_tokens, cfg.gen_batch_size, cfg.seed
 )

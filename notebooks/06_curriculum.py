@@ -39,7 +39,7 @@ if "google.colab" in sys.modules:
 import pandas as pd
 from IPython.display import display
 
-from sfdpo_helpers import answers, curriculum, data, judges, models, pipeline, plots, settings
+from sfdpo_helpers import answers, curriculum, data, pipeline, plots, settings
 
 # %% tags=["parameters"]
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
@@ -70,10 +70,7 @@ pd.Series(categories).value_counts()
 # ## 2. Loss rate of DPO against SFT, per category (the study's Figure 11)
 
 # %%
-policy = models.load_model(sft_path) if cfg.judge == "self" else None
-judge = judges.make_judge(
-    cfg.judge, rows, **cfg.judge_options(), policy=policy, tokenizer=models.load_tokenizer(sft_path)
-)
+judge = pipeline.judge(cfg, rows, self_judge=sft_path)
 scores = {
     name: judge.score(
         prompts,

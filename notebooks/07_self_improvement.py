@@ -72,8 +72,8 @@ new_rows = data.read_jsonl(pipeline.require_file(cfg, "curriculum_prompts.jsonl"
 eval_rows = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_eval_prompts, cfg.seed)
 eval_prompts = [r["prompt"] for r in eval_rows]
 sft_tokenizer, sft_policy = models.load_tokenizer(paths["sft"]), models.load_model(paths["sft"])  # the self-judge
-train_judge = judges.make_judge(cfg.judge, new_rows, **cfg.judge_options(), policy=sft_policy, tokenizer=sft_tokenizer)
-eval_judge = judges.make_judge(cfg.judge, eval_rows, **cfg.judge_options(), policy=sft_policy, tokenizer=sft_tokenizer)
+train_judge = pipeline.judge(cfg, new_rows, self_judge=paths["sft"])
+eval_judge = pipeline.judge(cfg, eval_rows, self_judge=paths["sft"])
 
 first = new_rows[0]["prompt"]
 start_tokenizer, start_model = models.load_tokenizer(paths["rsdpo3"]), models.load_model(paths["rsdpo3"])

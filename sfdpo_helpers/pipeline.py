@@ -66,3 +66,15 @@ def require_file(cfg: RunSettings, name: str) -> Path:
         notebook = MADE_BY.get(name, "the notebook that writes it")
         raise MissingStepError(f"{path} not found: run notebook {notebook} first, with the same run settings")
     return path
+
+
+def judge(cfg: RunSettings, rows: list[dict], self_judge: str = ""):
+    """The run's judge for these prompts. The self-judge (``judge: self``) is a frozen model loaded from
+    ``self_judge`` (by convention the run's SFT model, or the base model before SFT), never a policy that is
+    being trained: a judge that changes while it judges measures nothing."""
+    from . import judges
+
+    if cfg.judge != "self":
+        return judges.make_judge(cfg.judge, rows, **cfg.judge_options())
+    path = self_judge or cfg.base_model
+    return judges.make_judge("self", rows, policy=models.load_model(path), tokenizer=models.load_tokenizer(path))

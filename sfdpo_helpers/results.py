@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import data, judges, plots, settings, winrate
+from . import data, judges, pipeline, plots, settings, winrate
 from .answers import model_answers
 from .files import atomic_write_text
 
@@ -62,16 +62,6 @@ def table3_pairs(names: list[str]) -> list[tuple[str, str]]:
     return [(a, b) for a, b in wanted if a in names and b in names]
 
 
-def _judge(cfg: settings.RunSettings, rows: list[dict], paths: dict[str, str]):
-    """The run's judge; the self-judge is the SFT model (or the base model when there is none)."""
-    if cfg.judge != "self":
-        return judges.make_judge(cfg.judge, rows, **cfg.judge_options())
-    from . import models
-
-    path = paths.get("sft", paths["base"])
-    return judges.make_judge("self", rows, policy=models.load_model(path), tokenizer=models.load_tokenizer(path))
-
-
 def summarise(cfg: settings.RunSettings) -> pd.DataFrame:
     """Write ``results.md``/``results.csv``, Tables 2 and 3 and the overview figure; return the win-rate table."""
     out = cfg.out
@@ -82,7 +72,7 @@ def summarise(cfg: settings.RunSettings) -> pd.DataFrame:
         n: model_answers(p, prompts, out / "responses", cfg.max_new_tokens, cfg.gen_batch_size, cfg.seed)
         for n, p in paths.items()
     }
-    judge = _judge(cfg, rows, paths)
+    judge = pipeline.judge(cfg, rows, self_judge=paths.get("sft", paths["base"]))
     scores = {n: judge.score(prompts, a) for n, a in answers.items()}
     names = list(paths)
     vs_base = winrate.compare(scores, [(n, "base") for n in names[1:]], seed=cfg.seed)

@@ -21,7 +21,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["WinRate", "win_rate", "compare", "minimum_detectable_effect", "to_markdown"]
+__all__ = ["WinRate", "win_rate", "compare", "minimum_detectable_effect", "verdict", "to_markdown"]
 
 
 @dataclass
@@ -193,6 +193,24 @@ def minimum_detectable_effect(n: int, tie_share: float = 0.0, alpha: float = 0.0
     if tie_share == 1:
         return math.inf  # every prompt tied: no win rate can be told from ½
     return float((norm.ppf(1 - alpha / 2) + norm.ppf(power)) * math.sqrt((1 - tie_share) / 4) / math.sqrt(n))
+
+
+def verdict(result: WinRate) -> str:
+    """One sentence a notebook can print: which model is better, or that no difference was detected and how
+    large a difference this many prompts could have seen (the minimum detectable effect at the observed ties)."""
+    rate = f"{result.model} vs {result.baseline}: {result.rate:.3f} [{result.ci_low:.3f}, {result.ci_high:.3f}]"
+    counts = (
+        f"(W/T/L {result.wins}/{result.ties}/{result.losses}, n = {result.n}, sign test p = {result.sign_test_p:.2g})"
+    )
+    if result.ci_low > 0.5:
+        return f"{rate} {counts}: {result.model} is better (the 95% CI lies above ½)."
+    if result.ci_high < 0.5:
+        return f"{rate} {counts}: {result.baseline} is better (the 95% CI lies below ½)."
+    mde = minimum_detectable_effect(result.n, result.ties / result.n)
+    return (
+        f"{rate} {counts}: no difference detected. With n = {result.n} and {result.ties / result.n:.0%} ties "
+        f"this comparison sees win rates beyond ½ ± {mde:.3f} (α = 0.05, power 0.8); a smaller effect may exist."
+    )
 
 
 def to_markdown(results: Sequence[WinRate] | WinRate, digits: int = 3) -> str:

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from sfdpo_helpers.winrate import WinRate, compare, minimum_detectable_effect, to_markdown, win_rate
+from sfdpo_helpers.winrate import WinRate, compare, minimum_detectable_effect, to_markdown, verdict, win_rate
 
 
 def test_counts_with_exact_and_near_ties():
@@ -120,3 +120,14 @@ def test_minimum_detectable_effect_matches_a_simulation():
     assert minimum_detectable_effect(n, 1.0) == math.inf
     with pytest.raises(ValueError):
         minimum_detectable_effect(0)
+
+
+def test_verdict_names_the_better_model_or_the_minimum_detectable_effect():
+    better = win_rate([1] * 20 + [0] * 2, [0] * 20 + [1] * 2, model="dpo", baseline="sft", n_resamples=200)
+    assert better.ci_low > 0.5 and "dpo is better" in verdict(better)
+    worse = win_rate([0] * 20, [1] * 20, model="dpo", baseline="sft", n_resamples=200)
+    assert "sft is better" in verdict(worse)
+    unclear = win_rate([1, 0, 1, 0, 1, 1] + [0] * 10, [0, 1, 0, 1, 0, 0] + [0] * 10, model="a", baseline="b")
+    text = verdict(unclear)
+    mde = minimum_detectable_effect(16, 10 / 16)
+    assert "no difference detected" in text and f"½ ± {mde:.3f}" in text and "62% ties" in text
