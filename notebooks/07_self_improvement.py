@@ -144,7 +144,36 @@ if len(rounds_curve) > 1:
     plots.win_rate_bars(bars, cfg.figures / "07_rounds.png", "win rate vs DPO after each round")
 
 # %% [markdown]
-# ## 4. Best-of-n check
+# ## 4. On the categories it targeted
+# Self-improvement trained on new prompts of the weakest categories only, so that is where it should help:
+# every held-out prompt of those categories, the last round against its start (RS-DPO3).
+
+# %%
+if "selfimprove1" in paths:
+    targeted = sorted({r["category"] for r in new_rows if r.get("category")})
+    all_eval = data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl")
+    cat_rows = [r for r in all_eval if r.get("category") in targeted] or all_eval
+    cat_prompts = [r["prompt"] for r in cat_rows]
+    cat_judge = pipeline.judge(cfg, cat_rows, self_judge=paths["sft"])
+    last = max((n for n in paths if n.startswith("selfimprove")), key=lambda n: int(n[len("selfimprove") :]))
+    cat_scores = {
+        name: cat_judge.score(
+            cat_prompts,
+            answers.model_answers(
+                paths[name], cat_prompts, cfg.out / "responses", cfg.max_new_tokens, cfg.gen_batch_size, cfg.seed
+            ),
+        )
+        for name in (last, "rsdpo3")
+    }
+    print(f"categories {targeted}: {len(cat_prompts)} held-out prompts")
+    print(
+        winrate.verdict(
+            winrate.win_rate(cat_scores[last], cat_scores["rsdpo3"], model=last, baseline="rsdpo3", seed=cfg.seed)
+        )
+    )
+
+# %% [markdown]
+# ## 5. Best-of-n check
 # Single answers at $T=1$ vs the SFT model's greedy answers, then the judge's best of $n$ answers.
 
 # %%
@@ -170,7 +199,7 @@ if best_of_n:
     display(Markdown(winrate.to_markdown([single, best])))
 
 # %% [markdown]
-# ## 5. Cross-judge table: trained with one judge, evaluated with another
+# ## 6. Cross-judge table: trained with one judge, evaluated with another
 # If the gain under the training judge vanishes under a second judge, the model learned the judge rather
 # than the task.
 

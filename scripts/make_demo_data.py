@@ -56,7 +56,9 @@ CATEGORIES = [
     "imitation_writing",
     "classification",
 ]
-PER_CATEGORY = {"sft": 100, "pairs": 100, "eval": 25}
+PER_CATEGORY = {"sft": 100, "pairs": 100, "dev": 25, "eval": 25}
+DEV_FIRST_KEY = 1001
+SPLIT_SEED = {"dev": "eval", "eval": "test"}  # the dev split keeps the seeds the first held-out split had
 
 # ======================================================================================
 # Banks: the hand-written text (topics with their answers, phrases, names, and the wording
@@ -920,6 +922,15 @@ _CONFLICTS = [
     (PARAS, SENTS),
     *[(SENTS, x) for x in (TITLE, PS, HIGHLIGHT, PLACEHOLDERS)],
 ]
+# The demo world's division of labour, as smoltalk and UltraFeedback teach different things: SFT answers
+# show the *format* instructions only; every preference pair contrasts answers on a *constraint*
+# instruction, which SFT never shows (its prompt may also ask for formats, which both answers keep, so
+# DPO does not unlearn them); evaluation prompts and the reserve pool mix both. So each stage has
+# something of its own to teach, and the evaluation can see it.
+FORMAT_IDS = frozenset({TITLE, SECTIONS, BULLETS, JSONF, HIGHLIGHT, PLACEHOLDERS, PARAS, QUOTE})
+CONSTRAINT_IDS = frozenset(ALL_IDS) - FORMAT_IDS
+SPLIT_IDS = {"sft": (FORMAT_IDS, None), "pairs": (None, CONSTRAINT_IDS)}  # (only these ids, at least one of)
+
 CONFLICTS = {a: set() for a in ALL_IDS}
 for _a, _b in _CONFLICTS:
     CONFLICTS[_a].add(_b)
@@ -1063,7 +1074,9 @@ def _count_words(text, reading):
 
 
 def _count_sentences(text, reading):
-    pattern = r"(?<=[.!?])[\"']?\s+" if reading == 0 else r"(?<=[.!?])[\"']?\s+(?=[A-Z0-9\"'])"
+    # reading 1 also keeps a single capital letter and its period with the next sentence ("A, C, G, and T.
+    # The order ..."), as Punkt does with what it takes for an initial
+    pattern = r"(?<=[.!?])[\"']?\s+" if reading == 0 else r"(?<![\s,][A-Z]\.)(?<=[.!?])[\"']?\s+(?=[A-Z0-9\"'])"
     return len([s for s in re.split(pattern, text.strip()) if re.search(r"\w", s)])
 
 
@@ -1371,8 +1384,8 @@ def _freq_both(word, text):
     return a if a == b else None
 
 
-def sample_ids(item, rng):
-    allowed = allowed_ids(item)
+def sample_ids(item, rng, only=None):
+    allowed = [i for i in allowed_ids(item) if only is None or i in only]
     k = rng.choices([1, 2, 3], weights=[35, 45, 20])[0]
     ids = []
     while len(ids) < k:
@@ -1561,9 +1574,13 @@ def render_prompt(item, ids, kwargs, rng):
     return sentences[0] + sep + " ".join(sentences[1:])
 
 
-def build_example(item, rng, used_prompts) -> Example | None:
+def build_example(item, rng, used_prompts, only=None, need=None) -> Example | None:
     for _attempt in range(40):
-        ids = sample_ids(item, rng)
+        ids = sample_ids(item, rng, only)
+        if not ids:
+            return None
+        if need is not None and not need & set(ids):
+            continue
         L = plan_chosen(item, ids, rng)
         if L is None:
             continue
@@ -1662,11 +1679,24 @@ def _off_topic_text(item, pool, rng):
     )
 
 
+def _loop(text: str, rng) -> str:
+    """A degenerate answer, the way small models decode greedily: the answer, then one of its sentences
+    (or itself) again and again until the token budget cuts it mid-sentence."""
+    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
+    unit = rng.choice([sentences[-1], sentences[0], text.strip()])
+    words = (text.strip() + " " + " ".join([unit] * rng.randint(3, 6))).split(" ")
+    return " ".join(words[: len(words) - rng.randint(1, max(1, min(6, len(unit.split()) - 1)))])
+
+
 def build_rejected(ex: Example, pool, rng):
     """Returns (text, failure kind) for a response that fails at least one instruction."""
     item = ex.item
-    mode = rng.choices(["break", "rambling", "off_topic", "evasive"], weights=[62, 13, 10, 15])[0]
-    if mode == "rambling":
+    mode = rng.choices(["break", "loop", "rambling", "off_topic", "evasive"], weights=[52, 16, 10, 8, 14])[0]
+    if mode == "loop":
+        text = _loop(ex.chosen, rng)
+        if fails_some(ex.ids, ex.kwargs, text) and text != ex.chosen:
+            return text, "repetition loop"
+    elif mode == "rambling":
         extra = rng.sample(RAMBLE, 3)
         text = _join(item, item.points[:2]) + " " + " ".join(extra) + " " + _join(item, item.points[2:])
         if item.style == "letter":
@@ -1683,6 +1713,7 @@ def build_rejected(ex: Example, pool, rng):
             return text, "evasive"
     order = list(zip(ex.ids, ex.kwargs))
     rng.shuffle(order)
+    order.sort(key=lambda pair: pair[0] not in CONSTRAINT_IDS)  # break a constraint instruction if there is one
     for iid, kw in order:
         L = _break(item, ex, iid, kw, rng)
         if L is None:
@@ -1699,7 +1730,8 @@ def score_pair(ex: Example, rng):
         followed = sum(verdict(i, k, ex.rejected) == "pass" for i, k in zip(ex.ids, ex.kwargs)) / len(ex.ids)
         rejected = 4.0 + round(4 * followed) / 2 + rng.choice([0.0, 0.5])
     else:
-        rejected = {"rambling": 3.5, "off_topic": 2.0, "evasive": 1.5}[ex.failure] + rng.choice([0.0, 0.5])
+        rejected = {"rambling": 3.5, "repetition loop": 3.5, "off_topic": 2.0, "evasive": 1.5}[ex.failure]
+        rejected += rng.choice([0.0, 0.5])
     return chosen, min(rejected, chosen - 1.0)
 
 
@@ -1711,8 +1743,8 @@ def score_pair(ex: Example, rng):
 def make_split(split, pools, used_prompts):
     examples = []
     for cat in CATEGORIES:
-        rng = random.Random(f"{SEED}-{split}-{cat}")
-        pool = pools[cat]["eval" if split == "eval" else "train"]
+        rng = random.Random(f"{SEED}-{SPLIT_SEED.get(split, split)}-{cat}")
+        pool = pools[cat]["eval" if split in ("dev", "eval") else "train"]
         order = list(pool)
         rng.shuffle(order)
         need, i, misses = PER_CATEGORY[split], 0, 0
@@ -1720,7 +1752,7 @@ def make_split(split, pools, used_prompts):
         while len(got) < need:
             item = order[i % len(order)]
             i += 1
-            ex = build_example(item, rng, used_prompts)
+            ex = build_example(item, rng, used_prompts, *SPLIT_IDS.get(split, (None, None)))
             if ex is not None and split == "pairs":
                 ex.rejected, ex.failure = build_rejected(ex, pool, rng)
                 if ex.rejected is None:
@@ -1794,6 +1826,8 @@ def to_rows(split, examples):
             )
         elif split == "pool":
             rows.append({"key": POOL_FIRST_KEY + k, "prompt": ex.prompt, **meta})
+        elif split == "dev":
+            rows.append({"key": DEV_FIRST_KEY + k, "prompt": ex.prompt, **meta})
         else:
             rows.append({"key": k + 1, "prompt": ex.prompt, **meta})
     return rows
@@ -1820,7 +1854,8 @@ def self_check(splits, examples):
     pool = [normalise(row["prompt"]) for row in splits["pool"]]
     assert len(set(pool)) == len(pool) and not set(pool) & others, "pool prompt repeats a prompt"
     pool_keys = [row["key"] for row in splits["pool"]]
-    assert len(set(pool_keys)) == len(pool_keys) and not set(pool_keys) & {row["key"] for row in splits["eval"]}
+    held_out_keys = {row["key"] for split in ("dev", "eval") for row in splits[split]}
+    assert len(set(pool_keys)) == len(pool_keys) and not set(pool_keys) & held_out_keys
     assert set(collections.Counter(row["category"] for row in splits["pool"]).values()) == {POOL_PER_CATEGORY}
     for ex in examples["sft"] + examples["pairs"] + examples["pool"]:
         assert passes_all(ex.ids, ex.kwargs, ex.chosen), ex.prompt
@@ -1866,7 +1901,13 @@ def ifeval_overlap(texts, ifeval_path=IFEVAL_DEV, n=8):
     return bad
 
 
-FILES = {"sft": "sft.jsonl", "pairs": "pairs.jsonl", "eval": "eval_prompts.jsonl", "pool": "prompt_pool.jsonl"}
+FILES = {
+    "sft": "sft.jsonl",
+    "pairs": "pairs.jsonl",
+    "dev": "dev_prompts.jsonl",
+    "eval": "eval_prompts.jsonl",
+    "pool": "prompt_pool.jsonl",
+}
 
 
 def main(out_dir: Path | str = OUT_DIR) -> dict:
@@ -1876,10 +1917,10 @@ def main(out_dir: Path | str = OUT_DIR) -> dict:
     pools = build_pools()
     used: set = set()
     examples = {}
-    for split in ("eval", "pairs", "sft"):  # eval first: held-out prompts claim their text first
+    for split in ("dev", "pairs", "sft", "eval"):  # dev first: it is the held-out split these seeds first made
         examples[split] = make_split(split, pools, used)
     examples["pool"] = make_pool(build_reserve_pools(pools), used)  # last, own seeds: the others stay as they were
-    splits = {s: to_rows(s, examples[s]) for s in ("sft", "pairs", "eval", "pool")}
+    splits = {s: to_rows(s, examples[s]) for s in ("sft", "pairs", "dev", "eval", "pool")}
     self_check(splits, examples)
     files = FILES
     for split, name in files.items():
@@ -1959,6 +2000,7 @@ def _card_files(splits):
 |---|---|---|
 | `sft.jsonl` | {len(splits["sft"])} | like HuggingFaceTB/smoltalk |
 | `pairs.jsonl` | {len(splits["pairs"])} | like HuggingFaceH4/ultrafeedback_binarized |
+| `dev_prompts.jsonl` | {len(splits["dev"])} | like IFEval's input data |
 | `eval_prompts.jsonl` | {len(splits["eval"])} | like IFEval's input data |
 | `prompt_pool.jsonl` | {len(splits["pool"])} | like IFEval's input data (no responses) |
 
@@ -1968,12 +2010,16 @@ Columns (all files also carry `category` (str), `instruction_id_list` (list of s
 - `pairs.jsonl`: `prompt` (str), `prompt_id` (sha256 hex of the prompt), `chosen` and `rejected`
   (user + assistant messages), `score_chosen` and `score_rejected` (floats on UltraFeedback's
   1-10 scale; chosen 8-10, rejected lower; see below).
-- `eval_prompts.jsonl`: `key` (int), `prompt` (str).
+- `dev_prompts.jsonl`: `key` (int, from {DEV_FIRST_KEY}), `prompt` (str): for tuning (the offline profile's
+  learning rates and sizes were chosen on these), never for reported results.
+- `eval_prompts.jsonl`: `key` (int), `prompt` (str): the held-out prompts every notebook and the results
+  summary report on; nothing was tuned on them.
 - `prompt_pool.jsonl`: `key` (int, from {POOL_FIRST_KEY}; no eval key), `prompt` (str).
 
-The four files share no prompt text and no file repeats a prompt. Evaluation prompts are built
-from held-out topics (one in five of each category's hand-written topics and generated problems)
-that never appear in `sft.jsonl` or `pairs.jsonl`."""
+The five files share no prompt text and no file repeats a prompt. Dev and evaluation prompts are
+built from held-out topics (one in five of each category's hand-written topics and generated problems)
+that never appear in `sft.jsonl` or `pairs.jsonl`; they share those topics with each other, under
+other instructions and wording (as a validation and a test split of one distribution do)."""
 
 
 def _card_pool(splits):
@@ -2003,7 +2049,9 @@ Chosen and SFT responses are short, correct answers transformed to satisfy every
 (lowercase, word and sentence limits, `***` paragraphs, keywords, `* ` bullets, JSON, quotes,
 end phrases, P.S., `*highlights*`, `Section N` headers, `<<titles>>`, no commas, `[placeholders]`).
 {in_range:.0%} of them have 30 to 120 words (median {statistics.median(words):.0f}).
-Rejected responses fail at least one of their prompt's instructions, the way weak models do:
+Rejected responses fail at least one of their prompt's instructions, the way weak models do
+(a "repetition loop" is the answer followed by one of its sentences, or itself, repeated until the
+token budget cuts it, which is how small models fail under greedy decoding):
 
 {_table(["rejected kind", "pairs"], sorted(failures.items()))}
 
@@ -2012,25 +2060,36 @@ Broken instructions (one per rejected response of that kind):
 {_table(["instruction id", "pairs"], sorted(broke.items()))}
 
 `score_chosen` is drawn from 8.0 to 10.0; `score_rejected` is 4.0 to 6.0 for a broken
-instruction (higher when more of the other instructions are followed), about 3.5 for rambling,
+instruction (higher when more of the other instructions are followed), about 3.5 for rambling and
+repetition loops,
 2.0 for off-topic and 1.5 for evasive replies (plus 0 or 0.5)."""
 
 
 def _card_counts(splits, ids, all_ids):
     cats = {s: collections.Counter(r["category"] for r in rows) for s, rows in splits.items()}
     n_ins = {s: collections.Counter(len(r["instruction_id_list"]) for r in rows) for s, rows in splits.items()}
-    order = ("sft", "pairs", "eval", "pool")
+    order = ("sft", "pairs", "dev", "eval", "pool")
     by_category = _table(["category", *order], [(c, *(cats[s][c] for s in order)) for c in CATEGORIES])
     by_id = _table(["instruction id", *order], [(i, *(ids[s][i] for s in order)) for i in all_ids])
     per_prompt = {s: f"{n_ins[s][1]}/{n_ins[s][2]}/{n_ins[s][3]}" for s in order}
-    return f"""## Counts per category
+    formats, constraints = (", ".join(sorted(i.split(":")[1] for i in ids)) for ids in (FORMAT_IDS, CONSTRAINT_IDS))
+    return f"""## Which instructions each split teaches
+As smoltalk and UltraFeedback teach different things, so do the demo splits: SFT answers show the
+*format* instructions only ({formats}); every preference pair's prompt has at least one *constraint*
+instruction ({constraints}), which SFT never shows, and its rejected answer breaks a
+constraint when it breaks an instruction (a pair's prompt may also ask for formats, which chosen and
+rejected both keep, so DPO does not unlearn them); evaluation prompts and the reserve pool mix all.
+So SFT and DPO each have something of their own to teach, and the held-out evaluation can see which
+stage taught what.
+
+## Counts per category
 {by_category}
 
 ## Counts per instruction id
 {by_id}
 
 Instructions per prompt (1/2/3): sft {per_prompt["sft"]},
-pairs {per_prompt["pairs"]}, eval {per_prompt["eval"]},
+pairs {per_prompt["pairs"]}, dev {per_prompt["dev"]}, eval {per_prompt["eval"]},
 pool {per_prompt["pool"]}."""
 
 

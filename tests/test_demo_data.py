@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "sfdpo_helpers" / "demo_data"
 GENERATOR = ROOT / "scripts" / "make_demo_data.py"
 SHARED_IFEVAL = ROOT.parent / "shared" / "data" / "ifeval" / "ifeval_dev.jsonl"
-FILES = ["sft.jsonl", "pairs.jsonl", "eval_prompts.jsonl", "prompt_pool.jsonl", "DATA_CARD.md"]
+FILES = ["sft.jsonl", "pairs.jsonl", "dev_prompts.jsonl", "eval_prompts.jsonl", "prompt_pool.jsonl", "DATA_CARD.md"]
 
 CATEGORIES = {
     "math_reasoning",
@@ -108,6 +108,18 @@ def test_pairs_rows_have_ultrafeedback_columns(pairs):
         check_meta(row)
 
 
+def test_dev_prompts_for_tuning_are_apart_from_the_reported_eval_prompts(eval_rows):
+    """Tuning happens on dev_prompts.jsonl; eval_prompts.jsonl (what every result reports on) shares no prompt
+    with it, nor with training, and its keys differ."""
+    dev = read("dev_prompts.jsonl")
+    assert len(dev) == len(eval_rows) == 250
+    assert not {r["prompt"] for r in dev} & {r["prompt"] for r in eval_rows}
+    assert {r["key"] for r in dev} == set(range(1001, 1251)) and not {r["key"] for r in dev} & {
+        r["key"] for r in eval_rows
+    }
+    assert {r["category"] for r in dev} == {r["category"] for r in eval_rows}
+
+
 def test_eval_prompts_are_keyed_ifeval_rows(eval_rows):
     assert 200 <= len(eval_rows) <= 300
     for row in eval_rows:
@@ -141,7 +153,31 @@ def test_at_least_15_instruction_types_all_known_to_ifeval(sft, pairs, eval_rows
     used = {i for rows in (sft, pairs, eval_rows, pool) for r in rows for i in r["instruction_id_list"]}
     assert len(used) >= 15, sorted(used)
     assert used <= set(supported_instructions())
-    assert len({i for r in sft for i in r["instruction_id_list"]}) >= 15
+
+
+def test_sft_and_pairs_teach_different_instructions_and_evaluation_mixes_them(sft, pairs, eval_rows, pool):
+    """The division of labour of the demo world: SFT shows the format instructions only; every pair's prompt has
+    a constraint instruction (never in SFT) and a rejected answer that breaks a constraint when it breaks one;
+    evaluation and pool mix all (so each stage's effect can be seen)."""
+    kinds = {
+        name: {i for r in rows for i in r["instruction_id_list"]}
+        for name, rows in {"sft": sft, "pairs": pairs, "eval": eval_rows, "pool": pool}.items()
+    }
+    constraints = kinds["pairs"] - kinds["sft"]
+    assert len(kinds["sft"]) >= 7 and len(constraints) >= 9
+    assert all(
+        i.startswith(
+            (
+                "detectable_format",
+                "startend:quotation",
+                "detectable_content:number_placeholders",
+                "length_constraints:number_paragraphs",
+            )
+        )
+        for i in kinds["sft"]
+    )
+    assert all(set(r["instruction_id_list"]) & constraints for r in pairs)
+    assert kinds["eval"] == kinds["pool"] == kinds["sft"] | kinds["pairs"]
 
 
 def test_splits_are_disjoint_and_have_no_duplicates(sft, pairs, eval_rows):
