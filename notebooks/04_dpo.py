@@ -163,8 +163,16 @@ plots.curves(history, ["rewards/chosen", "rewards/rejected", "kl"], cfg.figures 
 if dpop_weight and run_name == "dpo":
     positive = dpo.DPOSettings(beta=beta, dpop_weight=dpop_weight, dpop_in_sigmoid=dpop_in_sigmoid, kl_weight=kl_weight)
     history_p = stages.dpo_run(
-        cfg, start, train_pairs, "dpo_positive", "dpo", positive, eval_pairs=held_out, eval_every=cfg.monitor_every
-    )
+        cfg,
+        start,
+        train_pairs,
+        "dpo_positive",
+        "dpo",
+        positive,
+        eval_pairs=held_out,
+        eval_every=cfg.monitor_every,
+        save=False,
+    )  # shown for its curves, not used later
     runs = {"DPO": history, f"DPO-Positive (λ_P={dpop_weight})": history_p}
     plots.overlay(
         runs,

@@ -15,6 +15,8 @@
 # | RS-DPO3 | 10% | 90% |
 #
 # and compares each with the plain DPO model (notebook 04) by win rate at 1/3, 2/3 and 1 epoch (Table 2).
+# The mixtures and judged points are run settings (`rs_dpo_fractions`, `judged_points`): the offline profile
+# trains RS-DPO1 and RS-DPO3 and judges them once, at the end, to fit a laptop's half hour.
 #
 # **The study's finding:** with 100% self-rejections the margins grow fast and large, yet the win rate
 # collapses. "Not like my own output" is too easy a signal: the model can separate the pairs by surface
@@ -49,7 +51,6 @@ from sfdpo_helpers import answers, data, models, pairs, pipeline, plots, results
 
 # %% tags=["parameters"]
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
-fractions = [1.0, 0.2, 0.1]  # share of rejection-sampled pairs: RS-DPO1, RS-DPO2, RS-DPO3
 sample_temperature = 0.7  # temperature of the SFT model's samples (the rejected answers)
 beta = 0.1
 khaki_prompts = 8  # the original RS-DPO rule on a few prompts (0: skip)
@@ -108,7 +109,7 @@ dpo_answers = answers.model_answers(
     dpo_path, prompts, cfg.out / "responses", cfg.max_new_tokens, cfg.gen_batch_size, cfg.seed
 )
 histories = stages.rs_dpo_mixtures(
-    cfg, sft_path, dataset_pairs, rs_pairs, fractions, judge, prompts, dpo_answers, beta, cfg.judged_points
+    cfg, sft_path, dataset_pairs, rs_pairs, cfg.rs_dpo_fractions, judge, prompts, dpo_answers, beta, cfg.judged_points
 )
 
 # %% [markdown]

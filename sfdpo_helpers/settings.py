@@ -88,18 +88,19 @@ class RunSettings:
     save_every: int = 5
     resume: bool = True
     sft: Stage = field(default_factory=lambda: Stage(lr=1e-3, epochs=1.0, max_examples=160))
-    dpo: Stage = field(default_factory=lambda: Stage(lr=2e-4, epochs=1.0, max_examples=96))
-    rs_dpo: Stage = field(default_factory=lambda: Stage(lr=2e-4, epochs=1.0, max_examples=48))
-    self_improve: Stage = field(default_factory=lambda: Stage(lr=2e-4, epochs=3.0))
+    dpo: Stage = field(default_factory=lambda: Stage(lr=1e-3, epochs=1.0, max_examples=96))
+    rs_dpo: Stage = field(default_factory=lambda: Stage(lr=1e-3, epochs=1.0, max_examples=64))
+    self_improve: Stage = field(default_factory=lambda: Stage(lr=1e-3, epochs=3.0))
     # measuring during training
-    monitor_every: int = 5  # steps between eval loss / win-rate measurements (0: at the end only)
-    n_monitor_prompts: int = 12  # held-out prompts the win-rate monitor answers (0: no monitor)
-    judged_points: int = 3  # RS-DPO's win rate vs DPO, this many times per epoch (the study: 1/3, 2/3, 1)
+    monitor_every: int = 10  # steps between eval loss / win-rate measurements (0: at the end only)
+    n_monitor_prompts: int = 8  # held-out prompts the win-rate monitor answers (0: no monitor)
+    rs_dpo_fractions: list = field(default_factory=lambda: [1.0, 0.1])  # self-sampled share: RS-DPO1 (, 2), 3
+    judged_points: int = 1  # RS-DPO's win rate vs DPO, this many times per epoch (the study: 1/3, 2/3, 1)
     n_eval_examples: int = 16  # held-out SFT rows / preference pairs for the eval loss (and reward accuracy)
     # generation and judging
     gen_batch_size: int = 32
     max_new_tokens: int = 96
-    n_eval_prompts: int = 64
+    n_eval_prompts: int = 96
     monitor_max_new_tokens: int = 64
     judge: str = "verifiable"
     reward_model: str = ""
@@ -120,6 +121,8 @@ class RunSettings:
         for name in ("batch_size", "micro_batch_size", "max_prompt_tokens", "max_response_tokens", "gen_batch_size"):
             if getattr(self, name) <= 0:
                 raise ParameterError(f"run setting {name} must be positive, got {getattr(self, name)}")
+        if not self.rs_dpo_fractions or not all(0 <= f <= 1 for f in self.rs_dpo_fractions):
+            raise ParameterError(f"run setting rs_dpo_fractions must be numbers in [0, 1], got {self.rs_dpo_fractions}")
         for name in ("sft", "dpo", "rs_dpo", "self_improve"):
             stage = getattr(self, name)
             if stage.lr <= 0 or stage.epochs <= 0:

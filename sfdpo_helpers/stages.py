@@ -31,11 +31,13 @@ def dpo_run(
     eval_pairs: list[dict] | None = None,
     eval_every: int = 0,
     loaded: tuple | None = None,
+    save: bool = True,
 ) -> list[dict]:
     """Train DPO from ``start`` on ``train_pairs`` and save ``models/<name>``; return the history.
 
     ``monitor(policy, tokenizer) -> monitor_fn`` builds a win-rate monitor once the policy is loaded;
-    ``loaded = (model, tokenizer)`` reuses a model already in memory.
+    ``loaded = (model, tokenizer)`` reuses a model already in memory; ``save=False`` keeps only the history
+    (a run shown for its curves, not used later).
     """
     model, tokenizer = loaded or (models.load_model(start), models.load_tokenizer(start))
     policy = training.add_lora(model, r=cfg.lora_r)
@@ -47,7 +49,8 @@ def dpo_run(
     )  # fmt: skip
     if report.skipped:
         print(report)
-    training.save_model(policy, tokenizer, cfg.model_path(name))
+    if save:
+        training.save_model(policy, tokenizer, cfg.model_path(name))
     return history
 
 

@@ -128,7 +128,7 @@ def outputs(path: Path) -> str:
 
 
 def check_the_whole_run(tmp: Path, drive: Path, judge: str) -> None:
-    for name in ("sft", "dpo", "dpo_positive", "rsdpo1", "rsdpo2", "rsdpo3", "selfimprove1"):
+    for name in ("sft", "dpo", "rsdpo1", "rsdpo2", "rsdpo3", "selfimprove1"):
         assert (drive / "models" / name / "model.safetensors").exists(), name
     for name in ("03_win_rates.md", "05_table2_rs_dpo.csv", "06_category_loss_rates.csv", "07_table3.md"):
         assert (drive / "figures" / name).exists(), name
