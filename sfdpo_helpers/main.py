@@ -20,6 +20,7 @@ import dataclasses
 import itertools
 import json
 import logging
+import re
 import sys
 import time
 from pathlib import Path
@@ -28,7 +29,11 @@ from . import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-_QUIET = ("Executing", "Ending Cell", "Input Notebook", "Output Notebook", "Working directory", "Passed unknown")
+# The console shows each notebook's progress lines; everything else a notebook prints stays in its executed copy.
+_PROGRESS = re.compile(
+    r"^\s*(step \d+/\d+ |step=\d+ |\d+ examples, \d+ steps|Resumed from|.*: \d+/\d+ prompts sampled"
+    r"|--- |round \d+:|run: |\S+ vs \S+: \d\.\d+ \[|weakest categories:)"
+)
 
 
 def notebook_paths(only: list[str] | None = None) -> list[Path]:
@@ -67,10 +72,11 @@ def split_overrides(cfg: settings.RunSettings, overrides: dict) -> tuple[setting
 
 
 def _log_notebook_output() -> None:
-    """papermill logs the notebooks' output at INFO: show it, indented, without papermill's own chatter."""
+    """papermill logs the notebooks' output at INFO: show their progress lines, indented; the rest of what
+    a notebook prints (tables, warnings, figures) is in its executed copy."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("  | %(message)s"))
-    handler.addFilter(lambda record: not str(record.msg).startswith(_QUIET))
+    handler.addFilter(lambda record: bool(_PROGRESS.match(str(record.msg))))
     log = logging.getLogger("papermill")
     if not log.handlers:
         log.addHandler(handler)

@@ -1,0 +1,37 @@
+"""The main job: -p splits run settings from notebook parameters, --grid names its runs, the console shows
+progress lines only (the rest of a notebook's output stays in its executed copy)."""
+
+import pytest
+
+from sfdpo_helpers import main, settings
+
+
+def test_overrides_split_into_run_settings_and_notebook_parameters():
+    cfg, story = main.split_overrides(settings.load("offline"), {"dpo.lr": 5e-7, "base_model": "tiny", "beta": 0.5})
+    assert (cfg.dpo.lr, cfg.dpo.epochs, cfg.base_model) == (5e-7, 1.0, "tiny") and story == {"beta": 0.5}
+    with pytest.raises(settings.ParameterError, match="dpo setting"):
+        main.split_overrides(settings.load("offline"), {"dpo.lrr": 1.0})
+
+
+def test_an_unknown_parameter_stops_the_main_job_before_any_notebook(tmp_path):
+    cfg = settings.load({"out_dir": str(tmp_path), "figures_dir": str(tmp_path / "figures")})
+    with pytest.raises(settings.ParameterError, match=r"unknown parameter\(s\) \['betta'\]"):
+        main.run_notebooks(cfg, {"betta": 0.5}, only=["04"])
+    assert not (tmp_path / "executed" / "04_dpo.ipynb").exists()
+
+
+@pytest.mark.parametrize(
+    "line,shown",
+    [
+        ("step 10/20  loss 1.8167  45 s", True),
+        ("step=10  eval_loss=2.427  win_rate=0.5625", True),
+        ("160 examples, 20 steps/epoch, 20 steps, batch 8", True),
+        ("sft-2e9f10141d9ddb49: 32/96 prompts sampled", True),
+        ("dpo vs sft: 0.578 [0.523, 0.633] (W/T/L 30/55/11, n = 96): dpo is better", True),
+        ("Loading weights:   0%|          | 0/272", False),
+        ("<Figure size 1350x320 with 3 Axes>", False),
+        ("/x/modeling_utils.py:3312: FutureWarning: deprecated", False),
+    ],
+)
+def test_the_console_shows_progress_lines_only(line, shown):
+    assert bool(main._PROGRESS.match(line)) is shown
