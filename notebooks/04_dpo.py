@@ -71,6 +71,7 @@ run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", 
 beta = 0.1  # β: how far the policy may move from the reference (the study: 0.1)
 dpop_weight = 1.0  # λ_P of the DPO-Positive run trained beside plain DPO (0: skip that run)
 dpop_in_sigmoid = False  # Smaug's form instead of the study's additive one
+dpop_share = 0.5  # share of the DPO pairs the DPO-Positive run trains on (its curves are the point)
 kl_weight = 0.0  # λ_KL of both runs
 reference = "precomputed"  # "precomputed" (one pass before training, cached) or "model" (scored every batch)
 run_name = "dpo"  # the model is saved as out_dir/models/<run_name> (the main job's --grid sets it)
@@ -157,7 +158,8 @@ plots.curves(history, ["rewards/chosen", "rewards/rejected", "kl"], cfg.figures 
 # ## 4. DPO-Positive: the same run with the chosen answer protected
 # Watch the chosen reward: if it goes negative while the margin grows, plain DPO is pushing the rejected
 # answer down faster than the chosen one, and the chosen answer becomes *less* likely than under the
-# reference. DPO-Positive penalises exactly that.
+# reference. DPO-Positive penalises exactly that. This run sees the first `dpop_share` of the pairs: its
+# curves are the point.
 
 # %%
 if dpop_weight and run_name == "dpo":
@@ -165,7 +167,7 @@ if dpop_weight and run_name == "dpo":
     history_p = stages.dpo_run(
         cfg,
         start,
-        train_pairs,
+        train_pairs[: max(1, round(len(train_pairs) * dpop_share))],
         "dpo_positive",
         "dpo",
         positive,

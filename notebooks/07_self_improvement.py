@@ -58,7 +58,7 @@ run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", 
 rounds = 1  # sample -> select -> DPO, repeated from the newest model
 beta = 0.1
 best_of_n = 5  # best-of-n check at temperature 1.0 (0: skip)
-best_of_prompts = 12
+best_of_prompts = 6  # 6 prompts x 5 answers: one generation batch on a CPU
 cross_judge = True  # evaluate also with a second judge (verifiable <-> self)
 
 # %% [markdown]

@@ -12,12 +12,17 @@ from .winrate import win_rate
 
 
 def win_rate_monitor(
-    tokenizer, prompts: list[str], judge, baseline_answers: list[str], max_new_tokens: int = 64, batch_size: int = 32
-):
-    """``monitor(model, step) -> {"win_rate", "win_rate_ci_low", "win_rate_ci_high"}`` against fixed answers."""
+    tokenizer, prompts: list[str], judge, baseline_answers: list[str], max_new_tokens: int = 64, batch_size: int = 32,
+    until_step: int | None = None,
+):  # fmt: skip
+    """``monitor(model, step) -> {"win_rate", "win_rate_ci_low", "win_rate_ci_high"}`` against fixed answers.
+    From ``until_step`` on it returns ``{}`` (the caller judges that point another way, e.g. from the saved
+    model's cached answers, so the final answers are not generated twice)."""
     baseline_scores = judge.score(prompts, baseline_answers)
 
     def monitor(model, step):
+        if until_step is not None and step >= until_step:
+            return {}
         answers = sampling.generate(
             model, tokenizer, prompts, k=1, temperature=0.0, max_new_tokens=max_new_tokens, batch_size=batch_size
         )

@@ -89,7 +89,7 @@ class RunSettings:
     resume: bool = True
     sft: Stage = field(default_factory=lambda: Stage(lr=1e-3, epochs=1.0, max_examples=160))
     dpo: Stage = field(default_factory=lambda: Stage(lr=1e-3, epochs=1.0, max_examples=96))
-    rs_dpo: Stage = field(default_factory=lambda: Stage(lr=1e-3, epochs=1.0, max_examples=64))
+    rs_dpo: Stage = field(default_factory=lambda: Stage(lr=1e-3, epochs=1.0, max_examples=48))
     self_improve: Stage = field(default_factory=lambda: Stage(lr=1e-3, epochs=3.0))
     # measuring during training
     monitor_every: int = 10  # steps between eval loss / win-rate measurements (0: at the end only)
