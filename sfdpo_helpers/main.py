@@ -71,12 +71,19 @@ def split_overrides(cfg: settings.RunSettings, overrides: dict) -> tuple[setting
     return settings.load(run), story
 
 
+def _progress_line(record: logging.LogRecord) -> bool:
+    """Keep a notebook's progress lines (a record may hold several lines of output), nothing else."""
+    kept = [line.strip() for line in str(record.msg).splitlines() if _PROGRESS.match(line)]
+    record.msg, record.args = "\n  | ".join(kept), ()
+    return bool(kept)
+
+
 def _log_notebook_output() -> None:
     """papermill logs the notebooks' output at INFO: show their progress lines, indented; the rest of what
     a notebook prints (tables, warnings, figures) is in its executed copy."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("  | %(message)s"))
-    handler.addFilter(lambda record: bool(_PROGRESS.match(str(record.msg))))
+    handler.addFilter(_progress_line)
     log = logging.getLogger("papermill")
     if not log.handlers:
         log.addHandler(handler)

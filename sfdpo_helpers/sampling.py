@@ -204,7 +204,8 @@ def sample_to_shards(
     out_dir.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
     starts = range(0, len(prompts), shard_size)
-    for n, start in enumerate(tqdm(starts, desc="shards", disable=not progress)):
+    to_sample = sum(not (out_dir / f"shard-{n:05d}.jsonl").exists() for n in range(len(starts)))
+    for n, start in enumerate(tqdm(starts, desc="shards", disable=not (progress and to_sample))):
         chunk = prompts[start : start + shard_size]
         path = out_dir / f"shard-{n:05d}.jsonl"
         if path.exists():

@@ -35,3 +35,18 @@ def test_an_unknown_parameter_stops_the_main_job_before_any_notebook(tmp_path):
 )
 def test_the_console_shows_progress_lines_only(line, shown):
     assert bool(main._PROGRESS.match(line)) is shown
+
+
+def test_a_record_of_several_lines_keeps_its_progress_lines_only():
+    import logging
+
+    def record(text):
+        return logging.LogRecord("papermill", logging.INFO, "", 0, text, None, None)
+
+    shown = record("run: profile 'offline'\n96 prompts, 0 categorised\n")
+    assert main._progress_line(shown) and shown.getMessage() == "run: profile 'offline'"
+    verdict = record("categories ['a', 'b']: 50 prompts\nselfimprove1 vs rsdpo3: 0.540 [0.480, 0.610] (W/T/L 8/38/4)\n")
+    assert main._progress_line(verdict) and verdict.getMessage().startswith("selfimprove1 vs rsdpo3: 0.540 [")
+    two = record("step 1/6  loss 0.69  11 s\nstep 2/6  loss 0.66  27 s\n")
+    assert main._progress_line(two) and two.getMessage() == "step 1/6  loss 0.69  11 s\n  | step 2/6  loss 0.66  27 s"
+    assert not main._progress_line(record("Loading weights\n<Figure size 1350x320 with 3 Axes>\n"))
