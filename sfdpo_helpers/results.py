@@ -127,7 +127,7 @@ def _report(cfg, n: int, vs_base, vs_each, accuracy, table2_runs, table3) -> str
     if accuracy is not None:
         text += ["## IFEval-style accuracy on the same prompts", "", accuracy.round(3).to_markdown(), ""]
     text += [
-        "## Table 2: RS-DPO vs DPO during training (notebook 05's monitor prompts)",
+        "## Table 2: RS-DPO vs DPO during training (the held-out prompts above, judged during training)",
         "",
         table2_runs.to_markdown() if len(table2_runs) else "(no RS-DPO runs)",
         "",
