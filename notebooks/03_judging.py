@@ -45,7 +45,7 @@ if "google.colab" in sys.modules:
 import pandas as pd
 from IPython.display import Markdown, display
 
-from sfdpo_helpers import answers, data, judges, models, pipeline, plots, settings, winrate
+from sfdpo_helpers import answers, data, judges, pipeline, plots, settings, winrate
 
 # %% tags=["parameters"]
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
@@ -78,8 +78,7 @@ for name, path in contenders.items():
 
 # %%
 needs_policy = cfg.judge == "self" or n_self_judge
-sft_policy = models.load_model(contenders["sft"]) if needs_policy else None
-sft_tokenizer = models.load_tokenizer(contenders["sft"]) if needs_policy else None
+sft_policy, sft_tokenizer = pipeline.frozen_model(contenders["sft"]) if needs_policy else (None, None)
 judge = pipeline.judge(cfg, rows, self_judge=contenders["sft"])
 scores = {name: judge.score(prompts, a) for name, a in generated.items()}
 comparisons = [("sft", "base")] + ([("instruct", "base"), ("sft", "instruct")] if "instruct" in generated else [])

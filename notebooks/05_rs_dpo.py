@@ -47,7 +47,7 @@ import json
 
 from IPython.display import Markdown, display
 
-from sfdpo_helpers import answers, data, models, pairs, pipeline, plots, results, sampling, settings, stages
+from sfdpo_helpers import answers, data, pairs, pipeline, plots, results, sampling, settings, stages
 
 # %% tags=["parameters"]
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
@@ -68,7 +68,7 @@ cfg = settings.setup(run, globals())
 pipeline.ensure_data(cfg)
 sft_path, dpo_path = pipeline.require_model(cfg, "sft"), pipeline.require_model(cfg, "dpo")
 dataset_pairs = data.read_jsonl(cfg.data_dir / "pairs_train.jsonl")[cfg.n_eval_examples :][: cfg.rs_dpo.max_examples]
-tokenizer, sft_policy = models.load_tokenizer(sft_path), models.load_model(sft_path)
+sft_policy, tokenizer = pipeline.frozen_model(sft_path)  # sampled from, never trained (and the self-judge)
 row = dataset_pairs[0]
 sample = sampling.generate(
     sft_policy,

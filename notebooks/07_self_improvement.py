@@ -71,7 +71,7 @@ paths = {name: pipeline.require_model(cfg, name) for name in ("sft", "dpo", "rsd
 new_rows = data.read_jsonl(pipeline.require_file(cfg, "curriculum_prompts.jsonl"))
 eval_rows = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_eval_prompts, cfg.seed)
 eval_prompts = [r["prompt"] for r in eval_rows]
-sft_tokenizer, sft_policy = models.load_tokenizer(paths["sft"]), models.load_model(paths["sft"])  # the self-judge
+sft_policy, sft_tokenizer = pipeline.frozen_model(paths["sft"])  # the self-judge, one copy for every judge
 train_judge = pipeline.judge(cfg, new_rows, self_judge=paths["sft"])
 eval_judge = pipeline.judge(cfg, eval_rows, self_judge=paths["sft"])
 

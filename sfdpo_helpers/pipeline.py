@@ -68,6 +68,21 @@ def require_file(cfg: RunSettings, name: str) -> Path:
     return path
 
 
+_FROZEN: dict = {}
+
+
+def frozen_model(path: str):
+    """``(model, tokenizer)`` of a saved model that is only read (a judge, a sampler), loaded once per kernel:
+    every judge and notebook cell asking for the same folder shares one copy. Retraining into the folder
+    (new weight files) loads it again; only the last folder asked for is kept."""
+    files = sorted(Path(path).glob("*.safetensors")) if Path(path).is_dir() else []
+    key = (str(path), tuple(f.stat().st_mtime_ns for f in files))
+    if key not in _FROZEN:
+        _FROZEN.clear()
+        _FROZEN[key] = (models.load_model(path).eval(), models.load_tokenizer(path))
+    return _FROZEN[key]
+
+
 def judge(cfg: RunSettings, rows: list[dict], self_judge: str = ""):
     """The run's judge for these prompts. The self-judge (``judge: self``) is a frozen model loaded from
     ``self_judge`` (by convention the run's SFT model, or the base model before SFT), never a policy that is
@@ -76,5 +91,5 @@ def judge(cfg: RunSettings, rows: list[dict], self_judge: str = ""):
 
     if cfg.judge != "self":
         return judges.make_judge(cfg.judge, rows, **cfg.judge_options())
-    path = self_judge or cfg.base_model
-    return judges.make_judge("self", rows, policy=models.load_model(path), tokenizer=models.load_tokenizer(path))
+    model, tokenizer = frozen_model(self_judge or cfg.base_model)
+    return judges.make_judge("self", rows, policy=model, tokenizer=tokenizer)

@@ -61,7 +61,7 @@ def rs_dpo_mixtures(
     """RS-DPO1/2/3: one DPO run per fraction of self-sampled rejections, each judged against the opponent's
     answers ``judged_points`` times per epoch (the study: at 1/3, 2/3 and 1 epoch). The last point judges the
     saved model's cached answers, which the results summary and notebook 07 reuse."""
-    histories = {}
+    histories, opponent_scores = {}, judge.score(prompts, opponent_answers)
     for fraction in fractions:
         name = RS_DPO_NAMES.get(fraction, f"rsdpo_{fraction:g}")
         mixed = pairs.mix_pairs(rs_pairs, dataset_pairs, fraction, cfg.seed)[: cfg.rs_dpo.max_examples]
@@ -77,16 +77,16 @@ def rs_dpo_mixtures(
 
         print(f"--- {name}: {fraction:.0%} rejection-sampled pairs, {len(mixed)} pairs")
         history = dpo_run(cfg, sft_path, mixed, name, "rs_dpo", dpo.DPOSettings(beta=beta), monitor, None, every)
-        histories[name] = history + [_judged_at_the_end(cfg, name, history, judge, prompts, opponent_answers)]
+        histories[name] = history + [_judged_at_the_end(cfg, name, history, judge, prompts, opponent_scores)]
         atomic_write_text(cfg.out / "checkpoints" / name / "history.json", json.dumps(histories[name], indent=1))
     return histories
 
 
-def _judged_at_the_end(cfg: RunSettings, name: str, history: list[dict], judge, prompts, opponent_answers) -> dict:
-    """The win rate of a saved model's (cached) answers against the opponent's, as a history row."""
+def _judged_at_the_end(cfg: RunSettings, name: str, history: list[dict], judge, prompts, opponent_scores) -> dict:
+    """The win rate of a saved model's (cached) answers against the opponent's scores, as a history row."""
     final = answers.model_answers(cfg.model_path(name), prompts, cfg.out / "responses", cfg.max_new_tokens,
                                   cfg.gen_batch_size, cfg.seed)  # fmt: skip
-    result = win_rate(judge.score(prompts, final), judge.score(prompts, opponent_answers))
+    result = win_rate(judge.score(prompts, final), opponent_scores)
     last = max((r for r in history if "epoch" in r), key=lambda r: r["step"])
     return {"step": last["step"], "epoch": last["epoch"], "win_rate": result.rate,
             "win_rate_ci_low": result.ci_low, "win_rate_ci_high": result.ci_high}  # fmt: skip
