@@ -22,7 +22,7 @@ demo: install
 test: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -n 2 --dist loadgroup  # two workers: CI has two cores
 
 clean:
 	rm -rf $(VENV) runs

@@ -45,7 +45,7 @@ if "google.colab" in sys.modules:
 import pandas as pd
 from IPython.display import Markdown, display
 
-from sfdpo_helpers import answers, data, judges, pipeline, plots, settings, winrate
+from sfdpo_helpers import data, judges, pipeline, plots, settings, winrate
 
 # %% tags=["parameters"]
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
@@ -68,9 +68,7 @@ if instruct_model:
     contenders["instruct"] = instruct_model
 generated = {}
 for name, path in contenders.items():
-    generated[name] = answers.model_answers(
-        path, prompts, cfg.out / "responses", cfg.max_new_tokens, cfg.gen_batch_size, cfg.seed
-    )
+    generated[name] = pipeline.model_answers(cfg, path, prompts)
     print(f"{name}: {len(generated[name])} answers")
 
 # %% [markdown]

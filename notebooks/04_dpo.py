@@ -51,7 +51,6 @@ import torch
 from IPython.display import Code, display
 
 from sfdpo_helpers import (
-    answers,
     collators,
     data,
     dpo,
@@ -197,9 +196,7 @@ if run_name == "dpo":
     scores = {
         name: judge.score(
             prompts,
-            answers.model_answers(
-                path, prompts, cfg.out / "responses", cfg.max_new_tokens, cfg.gen_batch_size, cfg.seed
-            ),
+            pipeline.model_answers(cfg, path, prompts),
         )
         for name, path in {"dpo": cfg.model_path("dpo"), "sft": start}.items()
     }

@@ -47,7 +47,7 @@ import json
 
 from IPython.display import Markdown, display
 
-from sfdpo_helpers import answers, data, pairs, pipeline, plots, results, sampling, settings, stages
+from sfdpo_helpers import data, pairs, pipeline, plots, results, sampling, settings, stages
 
 # %% tags=["parameters"]
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
@@ -94,7 +94,7 @@ samples = sampling.sample_to_shards(
     tokenizer,
     [p["prompt"] for p in dataset_pairs],
     cfg.out / "samples" / "rs_dpo",
-    shard_size=24,
+    shard_size=cfg.gen_batch_size,  # a shard is one generation batch
     seed=cfg.seed,
     temperature=sample_temperature,
     max_new_tokens=cfg.max_new_tokens,
@@ -105,9 +105,7 @@ print(f"{len(rs_pairs)} rejection-sampled pairs; skipped: {dict(skipped) or 'non
 rows = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_eval_prompts, cfg.seed)
 prompts = [r["prompt"] for r in rows]
 judge = pipeline.judge(cfg, rows, self_judge=sft_path)
-dpo_answers = answers.model_answers(
-    dpo_path, prompts, cfg.out / "responses", cfg.max_new_tokens, cfg.gen_batch_size, cfg.seed
-)
+dpo_answers = pipeline.model_answers(cfg, dpo_path, prompts)
 histories = stages.rs_dpo_mixtures(
     cfg, sft_path, dataset_pairs, rs_pairs, cfg.rs_dpo_fractions, judge, prompts, dpo_answers, beta, cfg.judged_points
 )

@@ -39,7 +39,7 @@ if "google.colab" in sys.modules:
 import pandas as pd
 from IPython.display import display
 
-from sfdpo_helpers import answers, curriculum, data, pipeline, plots, settings
+from sfdpo_helpers import curriculum, data, pipeline, plots, settings
 
 # %% tags=["parameters"]
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
@@ -74,7 +74,7 @@ judge = pipeline.judge(cfg, rows, self_judge=sft_path)
 scores = {
     name: judge.score(
         prompts,
-        answers.model_answers(path, prompts, cfg.out / "responses", cfg.max_new_tokens, cfg.gen_batch_size, cfg.seed),
+        pipeline.model_answers(cfg, path, prompts),
     )
     for name, path in {"sft": sft_path, "dpo": dpo_path}.items()
 }

@@ -39,7 +39,6 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from sfdpo_helpers import (
-    answers,
     data,
     judges,
     models,
@@ -125,12 +124,7 @@ if history:
 # ## 3. Table 3 (and the curve across rounds)
 
 # %%
-generated = {
-    name: answers.model_answers(
-        path, eval_prompts, cfg.out / "responses", cfg.max_new_tokens, cfg.gen_batch_size, cfg.seed
-    )
-    for name, path in paths.items()
-}
+generated = {name: pipeline.model_answers(cfg, path, eval_prompts) for name, path in paths.items()}
 scores = {name: eval_judge.score(eval_prompts, a) for name, a in generated.items()}
 comparisons = results.table3_pairs(list(paths))
 table3 = winrate.compare(scores, comparisons, seed=cfg.seed)
@@ -159,9 +153,7 @@ if "selfimprove1" in paths:
     cat_scores = {
         name: cat_judge.score(
             cat_prompts,
-            answers.model_answers(
-                paths[name], cat_prompts, cfg.out / "responses", cfg.max_new_tokens, cfg.gen_batch_size, cfg.seed
-            ),
+            pipeline.model_answers(cfg, paths[name], cat_prompts),
         )
         for name in (last, "rsdpo3")
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import data, models
+from . import answers, data, models
 from .settings import MissingStepError, RunSettings
 
 DATA_FILES = ("sft_train.jsonl", "sft_eval.jsonl", "pairs_train.jsonl", "eval_prompts.jsonl")
@@ -66,6 +66,12 @@ def require_file(cfg: RunSettings, name: str) -> Path:
         notebook = MADE_BY.get(name, "the notebook that writes it")
         raise MissingStepError(f"{path} not found: run notebook {notebook} first, with the same run settings")
     return path
+
+
+def model_answers(cfg: RunSettings, path: str, prompts: list[str]) -> list[str]:
+    """The run's greedy answers of the model at ``path`` to ``prompts``: generated once (the run's decoding
+    settings), cached in ``out_dir/responses`` and shared by every notebook and the results summary."""
+    return answers.model_answers(path, prompts, cfg.out / "responses", cfg.max_new_tokens, cfg.gen_batch_size, cfg.seed)
 
 
 _FROZEN: dict = {}

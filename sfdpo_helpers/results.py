@@ -27,7 +27,6 @@ from pathlib import Path
 import pandas as pd
 
 from . import data, judges, pipeline, plots, settings, winrate
-from .answers import model_answers
 from .files import atomic_write_text
 
 ORDER = ["sft", "dpo", "dpo_positive", "rsdpo1", "rsdpo2", "rsdpo3", "selfimprove1", "selfimprove2", "selfimprove3"]
@@ -68,10 +67,7 @@ def summarise(cfg: settings.RunSettings) -> pd.DataFrame:
     rows = data.subset(data.read_jsonl(out / "data" / "eval_prompts.jsonl"), cfg.n_eval_prompts, cfg.seed)
     prompts = [r["prompt"] for r in rows]
     paths = model_paths(out, cfg.base_model)
-    answers = {
-        n: model_answers(p, prompts, out / "responses", cfg.max_new_tokens, cfg.gen_batch_size, cfg.seed)
-        for n, p in paths.items()
-    }
+    answers = {n: pipeline.model_answers(cfg, p, prompts) for n, p in paths.items()}
     judge = pipeline.judge(cfg, rows, self_judge=paths.get("sft", paths["base"]))
     scores = {n: judge.score(prompts, a) for n, a in answers.items()}
     names = list(paths)

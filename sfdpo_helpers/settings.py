@@ -98,7 +98,7 @@ class RunSettings:
     judged_points: int = 1  # RS-DPO's win rate vs DPO, this many times per epoch (the study: 1/3, 2/3, 1)
     n_eval_examples: int = 16  # held-out SFT rows / preference pairs for the eval loss (and reward accuracy)
     # generation and judging
-    gen_batch_size: int = 32
+    gen_batch_size: int = 96
     max_new_tokens: int = 96
     n_eval_prompts: int = 96
     monitor_max_new_tokens: int = 64

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from . import answers, dpo, models, pairs, sampling, training
+from . import dpo, models, pairs, pipeline, sampling, training
 from .files import atomic_write_text
 from .monitor import win_rate_monitor
 from .settings import RunSettings
@@ -84,8 +84,7 @@ def rs_dpo_mixtures(
 
 def _judged_at_the_end(cfg: RunSettings, name: str, history: list[dict], judge, prompts, opponent_scores) -> dict:
     """The win rate of a saved model's (cached) answers against the opponent's scores, as a history row."""
-    final = answers.model_answers(cfg.model_path(name), prompts, cfg.out / "responses", cfg.max_new_tokens,
-                                  cfg.gen_batch_size, cfg.seed)  # fmt: skip
+    final = pipeline.model_answers(cfg, cfg.model_path(name), prompts)
     result = win_rate(judge.score(prompts, final), opponent_scores)
     last = max((r for r in history if "epoch" in r), key=lambda r: r["step"])
     return {"step": last["step"], "epoch": last["epoch"], "win_rate": result.rate,
@@ -93,11 +92,13 @@ def _judged_at_the_end(cfg: RunSettings, name: str, history: list[dict], judge, 
 
 
 def eight_samples(cfg: RunSettings, model, tokenizer, prompts: list[str], folder, seed: int) -> list[list[dict]]:
-    """The study's 8 samples per prompt (2 at T=0.2, 3 at T=0.7, 3 at T=1.2), in resumable shards."""
+    """The study's 8 samples per prompt (2 at T=0.2, 3 at T=0.7, 3 at T=1.2), in resumable shards (a shard:
+    the prompts whose 3 samples fill one generation batch)."""
     out: list[list[dict]] = [[] for _ in prompts]
+    shard = max(1, cfg.gen_batch_size // 3)
     for s, (temperature, k) in enumerate(sampling.STUDY_SCHEDULE):
         rows = sampling.sample_to_shards(
-            model, tokenizer, prompts, folder / f"T{temperature}", shard_size=16, seed=seed * 1_000_003 + s,
+            model, tokenizer, prompts, folder / f"T{temperature}", shard_size=shard, seed=seed * 1_000_003 + s,
             k=k, temperature=temperature, max_new_tokens=cfg.max_new_tokens, batch_size=cfg.gen_batch_size,
         )  # fmt: skip
         for i, row in enumerate(rows):

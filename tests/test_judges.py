@@ -160,7 +160,7 @@ def _tokenizer(split_digits=True, chat=True, bos=False):
     return fast
 
 
-def _model(kind, tokenizer, num_labels=1):
+def _model(kind, tokenizer, num_labels=1, init=0.02):
     import torch
     import transformers
 
@@ -175,6 +175,7 @@ def _model(kind, tokenizer, num_labels=1):
         max_position_embeddings=512,
         pad_token_id=tokenizer.pad_token_id,
         num_labels=num_labels,
+        initializer_range=init,
     )
     return getattr(transformers, kind)(config).eval()
 
@@ -279,6 +280,30 @@ def test_self_judge_scores_are_expected_ratings(split_digits):
     assert all(1.0 <= s <= 10.0 for s in scores)
     assert judge.score(PROMPTS, RESPONSES) == scores  # deterministic
     assert SelfJudge(model, tok, batch_size=1).score(PROMPTS, RESPONSES) == pytest.approx(scores, abs=1e-4)
+
+
+def test_self_judge_rating_ten_from_the_kv_cache_equals_fresh_unpadded_passes():
+    """When "10" is two tokens, P(10) = P("1") * P("0" | "1"): the second factor comes from one more step on
+    the batch's KV cache; here both factors come from separate, unpadded forward passes of each row."""
+    import torch
+
+    tok = _tokenizer(split_digits=True)
+    model = _model("Qwen2ForCausalLM", tok, init=0.5)  # large weights: positions and padding would show
+    judge = SelfJudge(model, tok, batch_size=3)
+    responses = ["paris", RESPONSES[1] + " and purr" * 12, "no"]  # rows of very different lengths
+    probs = judge.probabilities(PROMPTS, responses)
+    one = judge.digit_ids[1][0]
+    for i, (prompt, response) in enumerate(zip(PROMPTS, responses)):
+        ids = judge._ids(prompt, response)
+        with torch.no_grad():
+            first = model(torch.tensor([ids])).logits[0, -1].softmax(-1)
+            after_one = model(torch.tensor([ids + [one]])).logits[0, -1].softmax(-1)
+        digits = [first[judge.digit_ids[k]].sum() for k in range(1, 10)]
+        p_zero = after_one[judge.zero_ids].sum()
+        expected = torch.stack([digits[0] * (1 - p_zero), *digits[1:], digits[0] * p_zero])
+        assert probs[i].tolist() == pytest.approx((expected / expected.sum()).tolist(), rel=1e-3)  # even P(10) ~ 1e-6
+    lengths = [len(judge._ids(p, r)) for p, r in zip(PROMPTS, responses)]
+    assert max(lengths) - min(lengths) >= 20  # the batch was padded
 
 
 def test_agreement_rate():

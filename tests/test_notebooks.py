@@ -13,6 +13,9 @@ import pytest
 from sfdpo_helpers import settings
 from sfdpo_helpers.main import NOTEBOOKS, notebook_paths, run_notebooks
 
+# Under `make test` (pytest-xdist) these tests stay on one worker: they share the executed notebooks.
+pytestmark = pytest.mark.xdist_group("executed_notebooks")
+
 ROOT = Path(__file__).resolve().parents[1]
 MINI = Path(__file__).parent / "fixtures" / "mini"
 # reduced run settings: the tiny random model on the mini fixture, a few steps per stage
@@ -49,7 +52,7 @@ def tiny_settings(out: Path, **changes) -> settings.RunSettings:
     return settings.load({**TINY_RUN, "out_dir": str(out), "figures_dir": str(out / "figures"), **changes})
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: xdist may interleave other modules on this worker
 def executed(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     story = {k: v for k, v in TINY_STORY.items()}

@@ -36,8 +36,8 @@ class SelfJudge:
     chat template, then the assistant turn starts) asks for a rating from 1
     to 10. From the next-token distribution the probabilities of the digit
     tokens "1".."9" (bare or space-prefixed) and "10" are read; when "10" is
-    not one token, a second pass splits P("1") into "1" and "10" with P("0"
-    after "1"). The returned score is the expectation over 1..10 with those
+    not one token, one more decoding step (on the KV cache) splits P("1") into "1" and "10" with
+    P("0" after "1"). The returned score is the expectation over 1..10 with those
     probabilities renormalised, in [1, 10]. Batches are left-padded with
     explicit position ids (``collators.pad(side="left")``), so batching does
     not change scores.
@@ -79,13 +79,15 @@ class SelfJudge:
         import torch
 
         pad = pad_id(self.tokenizer)
-        logp = torch.log_softmax(last_logits(self.model, rows, pad), dim=-1)
+        two_pass = not self.ten_ids and bool(self.zero_ids)
+        one = self.digit_ids[1][0]
+        logits = last_logits(self.model, rows, pad, then=one if two_pass else None)
+        logp = torch.log_softmax(logits[0] if two_pass else logits, dim=-1)
         cand = [torch.logsumexp(logp[:, self.digit_ids[k]], -1) for k in range(1, 10)]
         if self.ten_ids:
             cand.append(torch.logsumexp(logp[:, self.ten_ids], -1))
-        elif self.zero_ids:
-            one = self.digit_ids[1][0]
-            logp2 = torch.log_softmax(last_logits(self.model, [r + [one] for r in rows], pad), dim=-1)
+        elif two_pass:
+            logp2 = torch.log_softmax(logits[1], dim=-1)
             p_zero = torch.logsumexp(logp2[:, self.zero_ids], -1).exp().clamp(0.0, 1.0 - 1e-7)
             cand.append(cand[0] + torch.log(p_zero))
             cand[0] = cand[0] + torch.log1p(-p_zero)
