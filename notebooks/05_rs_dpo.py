@@ -93,8 +93,8 @@ samples = sampling.sample_to_shards(
     sft_policy,
     tokenizer,
     [p["prompt"] for p in dataset_pairs],
-    cfg.out / "samples" / "rs_dpo",
-    shard_size=cfg.gen_batch_size,  # a shard is one generation batch
+    cfg.out / "samples" / f"rs_dpo-shards-of-{cfg.gen_batch_size}",  # a shard is one generation batch
+    shard_size=cfg.gen_batch_size,
     seed=cfg.seed,
     temperature=sample_temperature,
     max_new_tokens=cfg.max_new_tokens,

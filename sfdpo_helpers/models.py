@@ -75,10 +75,12 @@ def _atomic_save_dir(target: Path, write) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=target.name + ".tmp-", dir=target.parent))
     try:
         write(tmp)
-        if target.exists():  # another process won the race
-            shutil.rmtree(tmp)
-        else:
+        try:
             os.replace(tmp, target)
+        except OSError:
+            if not target.exists():
+                raise
+            shutil.rmtree(tmp)  # another process (a second test worker, a second kernel) won the race
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -98,7 +98,8 @@ def eight_samples(cfg: RunSettings, model, tokenizer, prompts: list[str], folder
     shard = max(1, cfg.gen_batch_size // 3)
     for s, (temperature, k) in enumerate(sampling.STUDY_SCHEDULE):
         rows = sampling.sample_to_shards(
-            model, tokenizer, prompts, folder / f"T{temperature}", shard_size=shard, seed=seed * 1_000_003 + s,
+            model, tokenizer, prompts, folder / f"T{temperature}-shards-of-{shard}", shard_size=shard,
+            seed=seed * 1_000_003 + s,
             k=k, temperature=temperature, max_new_tokens=cfg.max_new_tokens, batch_size=cfg.gen_batch_size,
         )  # fmt: skip
         for i, row in enumerate(rows):

@@ -37,7 +37,8 @@ def test_new_weights_in_the_same_folder_are_never_answered_from_the_cache(tmp_pa
     assert len(list((tmp_path / "cache").iterdir())) == 2
 
 
-@pytest.mark.parametrize("bad", [0, -1])
-def test_batch_size_must_be_positive(tmp_path, bad):
+@pytest.mark.parametrize("sizes", [(0, None), (-1, None), (2, 0), (2, -3)])
+def test_batch_and_shard_sizes_must_be_positive(tmp_path, sizes):
+    batch_size, shard_size = sizes
     with pytest.raises(ValueError, match="batch_size must be positive"):
-        answers.model_answers("tiny", PROMPTS, tmp_path, max_new_tokens=3, batch_size=bad)
+        answers.model_answers("tiny", PROMPTS, tmp_path, max_new_tokens=3, batch_size=batch_size, shard_size=shard_size)

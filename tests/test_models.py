@@ -2,6 +2,7 @@
 device and mixed precision (a T4 gets fp16, not emulated bf16)."""
 
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -149,3 +150,20 @@ def test_offline_disk_full_config_and_split_errors_are_told_apart(monkeypatch):
     wrapped = RuntimeError("download failed")
     wrapped.__cause__ = OSError(errno.ENOSPC, "No space left on device")
     assert "disk is full" in hub_line(wrapped)  # the cause is found through the chain
+
+
+def test_a_cache_folder_written_meanwhile_by_another_process_is_kept(tmp_path, monkeypatch):
+    """Two test workers (or kernels) converting the embedded model at once: the other one renames its folder
+    into place just before ours; ours is dropped, theirs kept, no temporary folder left, no error."""
+    target = tmp_path / "cache" / "model"
+    rename = models.os.replace
+
+    def other_process_first(src, dst):
+        Path(dst).mkdir()
+        (Path(dst) / "theirs.txt").write_text("winner")
+        return rename(src, dst)
+
+    monkeypatch.setattr(models.os, "replace", other_process_first)
+    assert models._atomic_save_dir(target, lambda tmp: (tmp / "mine.txt").write_text("loser")) == target
+    assert [p.name for p in target.iterdir()] == ["theirs.txt"]
+    assert [p.name for p in target.parent.iterdir()] == ["model"]
