@@ -35,7 +35,9 @@ def _shard_size(batch_size: int, shard_size: int | None) -> int:
     return shard_size or batch_size
 
 
-def _folder(cache_dir, name: str, prompts: list[str], settings: dict) -> Path:
+def _folder(cache_dir, name: str, prompts: list[str], max_new_tokens: int, temperature: float, seed: int, shard: int):
+    """The cache folder of these answers: the model's name and a fingerprint of everything they depend on."""
+    settings = {"max_new_tokens": max_new_tokens, "temperature": temperature, "seed": seed, "shard": shard}
     key = fingerprint(str(name), prompts, settings, *_weights_sample(str(name)))
     return Path(cache_dir) / f"{Path(name).name}-{key}"
 
@@ -59,12 +61,11 @@ def cached_answers(
     what one of 32 rows does (the weights are read once per step either way), so fewer, fuller batches pay.
     """
     shard_size = _shard_size(batch_size, shard_size)
-    settings = {"max_new_tokens": max_new_tokens, "temperature": temperature, "seed": seed, "shard": shard_size}
     rows = sampling.sample_to_shards(
         model,
         tokenizer,
         prompts,
-        _folder(cache_dir, name, prompts, settings),
+        _folder(cache_dir, name, prompts, max_new_tokens, temperature, seed, shard_size),
         shard_size=shard_size,
         seed=seed,
         max_new_tokens=max_new_tokens,
@@ -90,8 +91,7 @@ def model_answers(
     from . import models
 
     shard_size = _shard_size(batch_size, shard_size)
-    settings = {"max_new_tokens": max_new_tokens, "temperature": 0.0, "seed": seed, "shard": shard_size}
-    folder = _folder(cache_dir, model_path, prompts, settings)
+    folder = _folder(cache_dir, model_path, prompts, max_new_tokens, 0.0, seed, shard_size)
     shards = range(-(-len(prompts) // shard_size))  # sampling.sample_to_shards names them shard-00000.jsonl, ...
     model = tokenizer = None
     if not all((folder / f"shard-{n:05d}.jsonl").exists() for n in shards):
