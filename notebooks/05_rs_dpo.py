@@ -59,9 +59,10 @@ khaki_tau = 0.1
 khaki_eta = 0.85
 
 # %% [markdown]
-# ## 1. One RS-DPO pair, by hand
-# The SFT model answers a training prompt; its answer becomes the *rejected* side, the dataset's chosen
-# answer stays *chosen*.
+# ## 1. The SFT model's answers, and one RS-DPO pair by hand
+# The SFT model answers every training prompt once. Sampling is sharded and resumable (interrupt and rerun:
+# finished shards are kept). Its answer to the first prompt becomes the *rejected* side of that prompt's
+# pair; the dataset's chosen answer stays *chosen*.
 
 # %%
 cfg = settings.setup(run, globals())
@@ -69,26 +70,6 @@ pipeline.ensure_data(cfg)
 sft_path, dpo_path = pipeline.require_model(cfg, "sft"), pipeline.require_model(cfg, "dpo")
 dataset_pairs = data.read_jsonl(cfg.data_dir / "pairs_train.jsonl")[cfg.n_eval_examples :][: cfg.rs_dpo.max_examples]
 sft_policy, tokenizer = pipeline.frozen_model(sft_path)  # sampled from, never trained (and the self-judge)
-row = dataset_pairs[0]
-sample = sampling.generate(
-    sft_policy,
-    tokenizer,
-    [row["prompt"]],
-    temperature=sample_temperature,
-    max_new_tokens=cfg.max_new_tokens,
-    seed=cfg.seed,
-)[0][0]
-by_hand, _ = pairs.rs_dpo_pairs([row], [sample])
-print("PROMPT:", row["prompt"][:300])
-print("\nCHOSEN (dataset):", by_hand[0]["chosen"][:300])
-print("\nREJECTED (our SFT model):", by_hand[0]["rejected"][:300])
-
-# %% [markdown]
-# ## 2. One sample per training prompt, then RS-DPO1/2/3
-# Sampling is sharded and resumable (interrupt and rerun: finished shards are kept). Every mixture trains
-# from the SFT model and is judged against the DPO model's answers on held-out prompts.
-
-# %%
 samples = sampling.sample_to_shards(
     sft_policy,
     tokenizer,
@@ -100,6 +81,17 @@ samples = sampling.sample_to_shards(
     max_new_tokens=cfg.max_new_tokens,
     batch_size=cfg.gen_batch_size,
 )
+row = dataset_pairs[0]
+by_hand, _ = pairs.rs_dpo_pairs([row], [samples[0]["responses"][0]])
+print("PROMPT:", row["prompt"][:300])
+print("\nCHOSEN (dataset):", by_hand[0]["chosen"][:300])
+print("\nREJECTED (our SFT model):", by_hand[0]["rejected"][:300])
+
+# %% [markdown]
+# ## 2. Every training prompt's pair, then RS-DPO1/2/3
+# Every mixture trains from the SFT model and is judged against the DPO model's answers on held-out prompts.
+
+# %%
 rs_pairs, skipped = pairs.rs_dpo_pairs(dataset_pairs, [s["responses"][0] for s in samples])
 print(f"{len(rs_pairs)} rejection-sampled pairs; skipped: {dict(skipped) or 'none'}")
 rows = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_eval_prompts, cfg.seed)

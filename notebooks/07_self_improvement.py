@@ -62,6 +62,7 @@ cross_judge = True  # evaluate also with a second judge (verifiable <-> self)
 
 # %% [markdown]
 # ## 1. One prompt's 8 answers, scored, and the pair they make
+# The 8 answers of every new prompt are drawn here (round 1 below reuses them); the first prompt's are shown.
 
 # %%
 cfg = settings.setup(run, globals())
@@ -74,17 +75,9 @@ sft_policy, sft_tokenizer = pipeline.frozen_model(paths["sft"])  # the self-judg
 train_judge = pipeline.judge(cfg, new_rows, self_judge=paths["sft"])
 eval_judge = pipeline.judge(cfg, eval_rows, self_judge=paths["sft"])
 
-first = new_rows[0]["prompt"]
 start_tokenizer, start_model = models.load_tokenizer(paths["rsdpo3"]), models.load_model(paths["rsdpo3"])
-eight = sampling.generate_schedule(
-    start_model,
-    start_tokenizer,
-    [first],
-    sampling.STUDY_SCHEDULE,
-    cfg.max_new_tokens,
-    cfg.gen_batch_size,
-    seed=cfg.seed,
-)[0]
+all_eight = stages.self_improvement_samples(cfg, start_model, start_tokenizer, [r["prompt"] for r in new_rows], 1)
+first, eight = new_rows[0]["prompt"], all_eight[0]  # every new prompt's 8 answers (cached: round 1 reuses them)
 texts = [s["response"] for s in eight]
 rewards = train_judge.score([first] * len(texts), texts)
 picked = pairs.select_best_and_bottom3(texts, rewards, random.Random(cfg.seed))
@@ -140,7 +133,8 @@ if len(rounds_curve) > 1:
 # %% [markdown]
 # ## 4. On the categories it targeted
 # Self-improvement trained on new prompts of the weakest categories only, so that is where it should help:
-# every held-out prompt of those categories, the last round against its start (RS-DPO3).
+# every held-out prompt of those categories, the last round against its start (RS-DPO3). Greedy answers do not
+# depend on the other prompts of their batch (up to float rounding), so section 3's are reused.
 
 # %%
 if "selfimprove1" in paths:
@@ -150,13 +144,12 @@ if "selfimprove1" in paths:
     cat_prompts = [r["prompt"] for r in cat_rows]
     cat_judge = pipeline.judge(cfg, cat_rows, self_judge=paths["sft"])
     last = max((n for n in paths if n.startswith("selfimprove")), key=lambda n: int(n[len("selfimprove") :]))
-    cat_scores = {
-        name: cat_judge.score(
-            cat_prompts,
-            pipeline.model_answers(cfg, paths[name], cat_prompts),
-        )
-        for name in (last, "rsdpo3")
-    }
+    cat_scores = {}
+    for name in (last, "rsdpo3"):
+        known = dict(zip(eval_prompts, generated[name]))  # section 3's answers; only the other prompts are new
+        missing = [p for p in cat_prompts if p not in known]
+        known.update(zip(missing, pipeline.model_answers(cfg, paths[name], missing)))
+        cat_scores[name] = cat_judge.score(cat_prompts, [known[p] for p in cat_prompts])
     print(f"categories {targeted}: {len(cat_prompts)} held-out prompts")
     print(
         winrate.verdict(

@@ -2,8 +2,8 @@
 
 The reference model π_ref is the starting policy, frozen. Three ways to get its log-probs:
 
-* ``reference="precomputed"`` (default): one pass over the pairs before training, stored next to
-  the data (``ref_logps-<fingerprint>.json``) and reused across epochs, runs and sweeps;
+* ``reference="precomputed"`` (default): one pass over the pairs before training, stored per pair next to
+  the data (``ref_logps-<fingerprint of π_ref>.json``) and reused across epochs, runs and sweeps;
 * ``reference="model"``: score every batch with a frozen copy (with LoRA: the same network with
   its adapters switched off, so no copy at all).
 
@@ -57,13 +57,17 @@ def reference_context(model):
     return model.disable_adapter() if hasattr(model, "disable_adapter") else contextlib.nullcontext()
 
 
-def _fingerprint(model, examples: list[dict], precision: str) -> str:
-    """Reference weights (a sample of them), the token ids of every pair and the precision (bf16 and fp32
-    references differ)."""
-    params = list(model.parameters())
+def _reference_key(model, precision: str) -> str:
+    """π_ref's identity: a sample of its weights (LoRA adapters left out: they are off for π_ref, and their
+    random start differs between runs) and the precision (bf16 and fp32 references differ)."""
+    params = [p for name, p in model.named_parameters() if "lora_" not in name]
     weights = [p.detach().float().cpu().numpy().tobytes()[:4096] for p in params[:4] + params[-2:]]
-    ids = [(e["chosen"]["input_ids"], e["rejected"]["input_ids"]) for e in examples]
-    return fingerprint(precision, *weights, ids)
+    return fingerprint(precision, *weights)
+
+
+def _pair_key(example: dict) -> str:
+    """A pair's identity: the token ids and labels of its chosen and rejected sequences."""
+    return fingerprint(*(example[side][k] for side in ("chosen", "rejected") for k in ("input_ids", "labels")))
 
 
 @torch.no_grad()
@@ -81,29 +85,31 @@ def precompute_reference(
 
     The pass runs under the training ``accelerator``'s autocast, so π_ref has the precision the policy
     will have (a bf16 policy against an fp32 reference would start with a non-zero margin). With
-    ``cache_dir`` the values are stored as ``ref_logps-<fingerprint>.json`` (reference weights, token ids,
-    precision) and read back on the next run.
+    ``cache_dir`` the values are stored per pair in ``ref_logps-<fingerprint>.json`` (one file per reference
+    model and precision) and only the pairs not yet there are scored: DPO-Positive on a share of DPO's pairs,
+    or an RS-DPO mixture that keeps dataset pairs, costs no reference pass for those.
     """
     from tqdm.auto import tqdm
 
     precision = accelerator.mixed_precision if accelerator is not None else "no"
-    cache = Path(cache_dir) / f"ref_logps-{_fingerprint(model, examples, precision)}.json" if cache_dir else None
-    if cache is not None and cache.exists():
-        values = json.loads(cache.read_text())
-    else:
+    cache = Path(cache_dir) / f"ref_logps-{_reference_key(model, precision)}.json" if cache_dir else None
+    known = json.loads(cache.read_text()) if cache is not None and cache.exists() else {}
+    keys = [_pair_key(e) for e in examples]
+    todo = list({k: i for i, k in enumerate(keys) if k not in known}.values())  # each missing pair once
+    if todo:
         collate, device, was_training = PairCollator(pad_token_id), next(model.parameters()).device, model.training
         model.eval()
-        values = []
         autocast = accelerator.autocast() if accelerator is not None else contextlib.nullcontext()
         with reference_context(model), autocast:
-            for start in tqdm(range(0, len(examples), batch_size), desc="reference log-probs", disable=not progress):
-                batch = {k: v.to(device) for k, v in collate(examples[start : start + batch_size]).items()}
+            for start in tqdm(range(0, len(todo), batch_size), desc="reference log-probs", disable=not progress):
+                part = todo[start : start + batch_size]
+                batch = {k: v.to(device) for k, v in collate([examples[i] for i in part]).items()}
                 chosen, rejected = pair_logps(model, batch, chunk_size)
-                values += list(zip(chosen.tolist(), rejected.tolist()))
+                known.update({keys[i]: [c, r] for i, c, r in zip(part, chosen.tolist(), rejected.tolist())})
         model.train(was_training)
         if cache is not None:
-            atomic_write_text(cache, json.dumps(values))
-    return [{**e, "ref_chosen": c, "ref_rejected": r} for e, (c, r) in zip(examples, values)]
+            atomic_write_text(cache, json.dumps(known))
+    return [{**e, "ref_chosen": known[k][0], "ref_rejected": known[k][1]} for e, k in zip(examples, keys)]
 
 
 class PrecomputedPairCollator(PairCollator):

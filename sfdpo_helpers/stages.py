@@ -92,19 +92,24 @@ def _judged_at_the_end(cfg: RunSettings, name: str, history: list[dict], judge, 
 
 
 def eight_samples(cfg: RunSettings, model, tokenizer, prompts: list[str], folder, seed: int) -> list[list[dict]]:
-    """The study's 8 samples per prompt (2 at T=0.2, 3 at T=0.7, 3 at T=1.2), in resumable shards (a shard:
-    the prompts whose 3 samples fill one generation batch)."""
-    out: list[list[dict]] = [[] for _ in prompts]
-    shard = max(1, cfg.gen_batch_size // 3)
-    for s, (temperature, k) in enumerate(sampling.STUDY_SCHEDULE):
-        rows = sampling.sample_to_shards(
-            model, tokenizer, prompts, folder / f"T{temperature}-shards-of-{shard}", shard_size=shard,
-            seed=seed * 1_000_003 + s,
-            k=k, temperature=temperature, max_new_tokens=cfg.max_new_tokens, batch_size=cfg.gen_batch_size,
-        )  # fmt: skip
-        for i, row in enumerate(rows):
-            out[i] += [{"temperature": temperature, "response": r} for r in row["responses"]]
-    return out
+    """The study's 8 samples per prompt (2 at T=0.2, 3 at T=0.7, 3 at T=1.2, drawn in the same batches), in
+    resumable shards (a shard: the prompts whose 8 samples fill one generation batch)."""
+    temperatures = sampling.schedule_temperatures(sampling.STUDY_SCHEDULE)
+    shard = max(1, cfg.gen_batch_size // len(temperatures))
+    rows = sampling.sample_to_shards(
+        model, tokenizer, prompts, folder / f"schedule-shards-of-{shard}", shard_size=shard, seed=seed,
+        k=len(temperatures), temperature=temperatures, max_new_tokens=cfg.max_new_tokens,
+        batch_size=cfg.gen_batch_size,
+    )  # fmt: skip
+    return [[{"temperature": t, "response": r} for t, r in zip(temperatures, row["responses"])] for row in rows]
+
+
+def self_improvement_samples(cfg: RunSettings, model, tokenizer, prompts: list[str], round_: int):
+    """Round ``round_``'s 8 samples per prompt from ``model`` (cached: notebook 07 shows them, the round reuses
+    them)."""
+    return eight_samples(
+        cfg, model, tokenizer, prompts, cfg.out / "samples" / f"selfimprove{round_}", cfg.seed + round_
+    )
 
 
 def self_improvement_round(cfg: RunSettings, start: str, rows: list[dict], judge, round_: int, beta: float = 0.1):
@@ -112,9 +117,7 @@ def self_improvement_round(cfg: RunSettings, start: str, rows: list[dict], judge
     and train DPO from ``start`` (model ``selfimprove<round>``). Returns (path or None, pairs, dropped, history)."""
     model, tokenizer = models.load_model(start), models.load_tokenizer(start)
     prompts = [r["prompt"] for r in rows]
-    samples = eight_samples(
-        cfg, model, tokenizer, prompts, cfg.out / "samples" / f"selfimprove{round_}", cfg.seed + round_
-    )
+    samples = self_improvement_samples(cfg, model, tokenizer, prompts, round_)
     responses = [[s["response"] for s in per_prompt] for per_prompt in samples]
     rewards = [judge.score([p] * len(rs), rs) for p, rs in zip(prompts, responses)]
     new_pairs, dropped = pairs.self_improvement_pairs(prompts, responses, rewards, cfg.seed + round_)

@@ -378,6 +378,51 @@ def test_precompute_reference_is_cached_and_equals_a_fresh_computation(
             assert e["ref_rejected"] == pytest.approx(r.item(), abs=1e-4)
 
 
+def test_the_reference_cache_is_per_pair_and_shared_by_runs_from_the_same_start(
+    tiny, tokenizer, mini_dir, tmp_path, monkeypatch
+):
+    """A second run from the same π_ref (a LoRA-wrapped copy with its own random adapters, as DPO-Positive after
+    DPO) scores only the pairs the first did not, and reads the others back; another π_ref gets its own file."""
+    from sfdpo_helpers.data import load_pairs
+
+    pairs, _ = load_pairs(str(mini_dir))
+    examples, _ = tokenize_pairs(pairs[:6], tokenizer)
+    pad = tokenizer.pad_token_id
+    first = precompute_reference(tiny, examples[:4], pad, batch_size=4, cache_dir=tmp_path, progress=False)
+
+    scored = []
+    real = dpo_module.pair_logps
+
+    def counting(model, batch, chunk_size=None):
+        scored.append(batch["pair_index"].tolist())
+        return real(model, batch, chunk_size)
+
+    monkeypatch.setattr(dpo_module, "pair_logps", counting)
+    torch.manual_seed(1)
+    lora = add_lora(copy.deepcopy(tiny), r=4)
+    for module in lora.modules():  # adapters that change the policy (B starts at 0): π_ref must not see them
+        if hasattr(module, "lora_B"):
+            for b in module.lora_B.values():
+                torch.nn.init.normal_(b.weight, std=0.5)
+    second = precompute_reference(lora, examples[2:], pad, batch_size=4, cache_dir=tmp_path, progress=False)
+    assert scored == [[4, 5]]  # pairs 2 and 3 came from the first run's cache
+    assert [(e["ref_chosen"], e["ref_rejected"]) for e in second[:2]] == [
+        (e["ref_chosen"], e["ref_rejected"]) for e in first[2:]
+    ]
+    with torch.no_grad():
+        for e in second[2:]:
+            c, r = real(tiny, PairCollator(pad)([e]))
+            assert (e["ref_chosen"], e["ref_rejected"]) == pytest.approx((c.item(), r.item()), abs=1e-4)
+    assert len(list(tmp_path.glob("ref_logps-*.json"))) == 1
+
+    other = copy.deepcopy(tiny)
+    with torch.no_grad():
+        next(other.parameters()).mul_(1.5)
+    scored.clear()
+    precompute_reference(other, examples[:2], pad, batch_size=4, cache_dir=tmp_path, progress=False)
+    assert scored == [[0, 1]] and len(list(tmp_path.glob("ref_logps-*.json"))) == 2
+
+
 # --- a few steps of DPO learn the preference ------------------------------------------------------
 
 

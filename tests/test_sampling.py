@@ -118,6 +118,22 @@ def test_temperature_schedule_gives_eight_samples(tiny, tokenizer):
     assert sampling.generate_schedule(tiny, tokenizer, PROMPTS[:3], max_new_tokens=4, batch_size=8) == out
 
 
+def test_one_temperature_per_sample_is_applied_to_its_own_rows(untied, tokenizer):
+    """Same seed, same draws: k samples all at 0.7 given as a list equal k samples at temperature 0.7 (the list
+    divides the logits exactly as transformers' warper does); with [near 0, 5.0], sample 0 of every prompt is
+    the greedy answer, sample 1 is not (a layout mixing up rows or prompts fails)."""
+    args = dict(max_new_tokens=6, batch_size=4, seed=5)
+    same = sampling.generate(untied, tokenizer, PROMPTS, k=3, temperature=[0.7, 0.7, 0.7], **args)
+    assert same == sampling.generate(untied, tokenizer, PROMPTS, k=3, temperature=0.7, **args)
+    greedy = sampling.generate(untied, tokenizer, PROMPTS, k=1, temperature=0.0, max_new_tokens=6, batch_size=4)
+    mixed = sampling.generate(untied, tokenizer, PROMPTS, k=2, temperature=[1e-4, 5.0], **args)
+    assert [m[0] for m in mixed] == [g[0] for g in greedy]
+    assert sum(m[1] != g[0] for m, g in zip(mixed, greedy)) >= len(PROMPTS) - 1
+    for bad in ([0.7, 0.7], [0.7, 0.0, 1.0]):
+        with pytest.raises(ValueError, match="k = 3"):
+            sampling.generate(untied, tokenizer, PROMPTS, k=3, temperature=bad, **args)
+
+
 def test_stops_at_end_of_turn(untied, tokenizer):
     """A hook makes ``<|im_end|>`` the winner at the 4th new token of the shortest prompt only: that
     answer ends there (3 tokens, no end-of-turn text) while the other rows of the batch go on."""

@@ -72,8 +72,16 @@ class SelfJudge:
 
         check_lengths(prompts, responses)
         rows = [self._ids(p, r) for p, r in zip(prompts, responses)]
-        out = [self._batch_probs(rows[i : i + self.batch_size]) for i in range(0, len(rows), self.batch_size)]
-        return torch.cat(out) if out else torch.zeros((0, 10))
+        order = sorted(range(len(rows)), key=lambda i: len(rows[i]))  # batches of similar lengths: little padding
+        out = [
+            self._batch_probs([rows[i] for i in order[start : start + self.batch_size]])
+            for start in range(0, len(order), self.batch_size)
+        ]
+        if not out:
+            return torch.zeros((0, 10))
+        probs = torch.empty((len(rows), 10), dtype=out[0].dtype)
+        probs[order] = torch.cat(out)  # back in input order
+        return probs
 
     def _batch_probs(self, rows: list[list[int]]):
         import torch
