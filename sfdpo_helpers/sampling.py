@@ -137,8 +137,8 @@ def generate(
 
     ``temperature=0`` is greedy decoding (then the k samples are identical). A list of ``k`` temperatures draws
     sample j of every prompt at ``temperature[j]``, all in the same batches (one pass for the study's 8 samples
-    at three temperatures instead of three: on a CPU a decoding step costs about as much for 96 rows as for
-    32). Decoding uses
+    at three temperatures instead of three: on a CPU a decoding step of 96 rows costs about 1.5 times one of
+    32, since every step reads all the weights). Decoding uses
     :func:`decoding_config`, never the model's own generation settings, and stops at any of :func:`end_ids`.
     Runs on the model's device (the GPU where :func:`models.load_model` put it) under
     :func:`models.autocast` (``precision``: "auto", "no", "bf16", "fp16"). Seeded: the same arguments give the
