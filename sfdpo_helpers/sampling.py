@@ -196,6 +196,11 @@ def generate_schedule(
         model, tokenizer, prompts, len(temperatures), temperatures,
         max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed, precision=precision,
     )  # fmt: skip
+    return with_temperatures(temperatures, responses)
+
+
+def with_temperatures(temperatures: list[float], responses: list[list[str]]) -> list[list[dict]]:
+    """Each prompt's samples as ``{"temperature", "response"}`` dicts (sample j was drawn at ``temperatures[j]``)."""
     return [[{"temperature": t, "response": r} for t, r in zip(temperatures, rs)] for rs in responses]
 
 

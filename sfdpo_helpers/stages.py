@@ -101,7 +101,7 @@ def eight_samples(cfg: RunSettings, model, tokenizer, prompts: list[str], folder
         k=len(temperatures), temperature=temperatures, max_new_tokens=cfg.max_new_tokens,
         batch_size=cfg.gen_batch_size,
     )  # fmt: skip
-    return [[{"temperature": t, "response": r} for t, r in zip(temperatures, row["responses"])] for row in rows]
+    return sampling.with_temperatures(temperatures, [row["responses"] for row in rows])
 
 
 def self_improvement_samples(cfg: RunSettings, model, tokenizer, prompts: list[str], round_: int):
