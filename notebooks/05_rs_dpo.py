@@ -24,7 +24,8 @@
 #
 # The original RS-DPO (Khaki et al. 2024, Algorithm 1) is different: it samples $k$ answers per prompt,
 # scores them with a reward model and keeps every ordered pair whose reward gap is large enough,
-# $\sigma\big((r_j - r_l)/\tau\big) > \eta$. Section 4 shows how many pairs that rule keeps.
+# $\sigma\big((r_j - r_l)/\tau\big) > \eta$. Notebook 07 applies that rule to the 8 answers per prompt it draws
+# for self-improvement, beside the study's one pair per prompt.
 
 # %%
 # On Colab: install the kit once per runtime (Colab's own torch, transformers and Jupyter stay as they are)
@@ -53,10 +54,6 @@ from sfdpo_helpers import data, pairs, pipeline, plots, results, sampling, setti
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
 sample_temperature = 0.7  # temperature of the SFT model's samples (the rejected answers)
 beta = 0.1
-khaki_prompts = 8  # the original RS-DPO rule on a few prompts (0: skip)
-khaki_k = 4
-khaki_tau = 0.1
-khaki_eta = 0.85
 
 # %% [markdown]
 # ## 1. The SFT model's answers, and one RS-DPO pair by hand
@@ -119,37 +116,11 @@ plots.overlay(runs, "loss", cfg.figures / "05_rs_dpo_loss.png", "DPO loss: plain
 plots.overlay(runs, "rewards/margins", cfg.figures / "05_rs_dpo_margins.png", "reward margin: plain DPO vs RS-DPO")
 plots.overlay(histories, "win_rate", cfg.figures / "05_rs_dpo_win_rate.png", "win rate vs DPO during training")
 # %% [markdown]
-# ## 4. The original RS-DPO rule (Khaki et al. 2024)
-# $k$ samples per prompt, judged; keep the ordered pairs with $\sigma((r_j - r_l)/\tau) > \eta$. With a
-# verifiable judge rewards are fractions of instructions followed, so $\tau$ is small.
-
-# %%
-if khaki_prompts:
-    few = rows[:khaki_prompts]
-    k_samples = sampling.generate(
-        sft_policy,
-        tokenizer,
-        [r["prompt"] for r in few],
-        k=khaki_k,
-        temperature=1.0,
-        max_new_tokens=cfg.max_new_tokens,
-        batch_size=cfg.gen_batch_size,
-        seed=cfg.seed,
-    )
-    kept = []
-    for r, responses in zip(few, k_samples):
-        rewards = judge.score([r["prompt"]] * len(responses), responses)
-        kept += pairs.reward_gap_pairs(r["prompt"], responses, rewards, khaki_tau, khaki_eta)
-    print(
-        f"{len(kept)} pairs kept from {khaki_prompts} prompts x {khaki_k} samples "
-        f"(at most {khaki_prompts * khaki_k * (khaki_k - 1)} ordered pairs)"
-    )
-
-# %% [markdown]
 # ## Try this
 # - **Easy:** compare the margin curves of RS-DPO1 and DPO with their win rates in Table 2. Which would you
 #   trust to pick a model, and why?
 # - **Medium:** sample the rejected answers greedily (`sample_temperature = 0`): does RS-DPO1 separate its
 #   pairs even faster?
-# - **Hard:** train on the Khaki pairs of section 4 (all prompts, `khaki_prompts = 48`) with
+# - **Hard:** build RS-DPO pairs the original way (notebook 07, section 2, shows the rule on 8 answers per
+#   prompt): sample 4 answers per *training* prompt, keep `pairs.reward_gap_pairs`, train them with
 #   `stages.dpo_run` and judge the result against DPO.

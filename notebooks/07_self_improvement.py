@@ -59,6 +59,9 @@ beta = 0.1
 best_of_n = 5  # best-of-n check at temperature 1.0 (0: skip)
 best_of_prompts = 6  # 6 prompts x 5 answers: one generation batch on a CPU
 cross_judge = True  # evaluate also with a second judge (verifiable <-> self)
+khaki_prompts = 8  # the original RS-DPO rule on the first prompts' 8 answers (0: skip)
+khaki_tau = 0.1  # with a verifiable judge rewards are fractions of instructions followed: tau is small
+khaki_eta = 0.85
 
 # %% [markdown]
 # ## 1. One prompt's 8 answers, scored, and the pair they make
@@ -93,7 +96,37 @@ pd.DataFrame(
 )
 
 # %% [markdown]
-# ## 2. Every new prompt, then DPO from RS-DPO3 (one round or several)
+# ## 2. The same answers, the original RS-DPO rule (Khaki et al. 2024)
+# The study keeps one pair per prompt (best vs a random one of the bottom 3). RS-DPO as Khaki et al. published
+# it keeps *every* ordered pair whose reward gap is large enough, $\sigma\big((r_j - r_l)/\tau\big) > \eta$:
+# more pairs from the same samples (the larger $\eta$, the further apart the two rewards of a pair). No new
+# samples: the first prompts' 8 answers from section 1.
+
+# %%
+if khaki_prompts:
+    per_prompt = []
+    for prompt, answers in list(zip([r["prompt"] for r in new_rows], all_eight))[:khaki_prompts]:
+        texts_k = [s["response"] for s in answers]
+        rewards_k = train_judge.score([prompt] * len(texts_k), texts_k)
+        kept = pairs.reward_gap_pairs(prompt, texts_k, rewards_k, khaki_tau, khaki_eta)
+        study = pairs.select_best_and_bottom3(texts_k, rewards_k, random.Random(cfg.seed)) is not None
+        per_prompt.append(
+            {
+                "prompt": prompt[:60],
+                "rewards, best first": [round(r, 2) for r in sorted(rewards_k, reverse=True)],
+                "Khaki pairs": len(kept),
+                "study pairs": int(study),
+            }
+        )
+    table = pd.DataFrame(per_prompt)
+    print(
+        f"Khaki's rule (tau={khaki_tau}, eta={khaki_eta}): {table['Khaki pairs'].sum()} pairs from {len(table)} "
+        f"prompts x 8 answers (at most {len(table) * 8 * 7}); the study's rule: {table['study pairs'].sum()}"
+    )
+    display(table)
+
+# %% [markdown]
+# ## 3. Every new prompt, then DPO from RS-DPO3 (one round or several)
 
 # %%
 current, history = paths["rsdpo3"], []
@@ -114,7 +147,7 @@ if history:
     )
 
 # %% [markdown]
-# ## 3. Table 3 (and the curve across rounds)
+# ## 4. Table 3 (and the curve across rounds)
 
 # %%
 generated = {name: pipeline.model_answers(cfg, path, eval_prompts) for name, path in paths.items()}
@@ -131,10 +164,10 @@ if len(rounds_curve) > 1:
     plots.win_rate_bars(bars, cfg.figures / "07_rounds.png", "win rate vs DPO after each round")
 
 # %% [markdown]
-# ## 4. On the categories it targeted
+# ## 5. On the categories it targeted
 # Self-improvement trained on new prompts of the weakest categories only, so that is where it should help:
 # every held-out prompt of those categories, the last round against its start (RS-DPO3). Greedy answers do not
-# depend on the other prompts of their batch (up to float rounding), so section 3's are reused.
+# depend on the other prompts of their batch (up to float rounding), so section 4's are reused.
 
 # %%
 if "selfimprove1" in paths:
@@ -146,7 +179,7 @@ if "selfimprove1" in paths:
     last = max((n for n in paths if n.startswith("selfimprove")), key=lambda n: int(n[len("selfimprove") :]))
     cat_scores = {}
     for name in (last, "rsdpo3"):
-        known = dict(zip(eval_prompts, generated[name]))  # section 3's answers; only the other prompts are new
+        known = dict(zip(eval_prompts, generated[name]))  # section 4's answers; only the other prompts are new
         missing = [p for p in cat_prompts if p not in known]
         known.update(zip(missing, pipeline.model_answers(cfg, paths[name], missing)))
         cat_scores[name] = cat_judge.score(cat_prompts, [known[p] for p in cat_prompts])
@@ -158,7 +191,7 @@ if "selfimprove1" in paths:
     )
 
 # %% [markdown]
-# ## 5. Best-of-n check
+# ## 6. Best-of-n check
 # Single answers at $T=1$ vs the SFT model's greedy answers, then the judge's best of $n$ answers.
 
 # %%
@@ -184,7 +217,7 @@ if best_of_n:
     display(Markdown(winrate.to_markdown([single, best])))
 
 # %% [markdown]
-# ## 6. Cross-judge table: trained with one judge, evaluated with another
+# ## 7. Cross-judge table: trained with one judge, evaluated with another
 # If the gain under the training judge vanishes under a second judge, the model learned the judge rather
 # than the task.
 
@@ -209,5 +242,6 @@ if cross_judge and (other_kind == "self" or all(r.get("instruction_id_list") for
 # ## Try this
 # - **Easy:** look at the 8 answers of section 1: do the high-temperature answers score lower?
 # - **Medium:** run two rounds (`rounds = 2`). Does the second round still find preferences?
+# - **Medium:** lower `khaki_eta` to 0.6: how many more pairs, and how close are their two answers?
 # - **Hard:** replace "a random one of the bottom 3" by "the worst" (`pairs.select_best_and_bottom3`) and
 #   compare the win rates: which rejected answer teaches more?

@@ -136,6 +136,7 @@ def test_03_to_07_write_their_tables(executed):
     assert len(data_rows(executed / "data" / "curriculum_prompts.jsonl")) == 6  # 2 weakest categories x 3
     text = cells_text(executed / "executed" / "07_self_improvement.ipynb")
     assert "chosen (best)" in text and "rejected (random of the bottom 3)" in text
+    assert "Khaki's rule (tau=" in text and "pairs from 2 prompts x 8 answers" in text  # section 2, no new samples
 
 
 def data_rows(path):
