@@ -306,6 +306,34 @@ def test_self_judge_rating_ten_from_the_kv_cache_equals_fresh_unpadded_passes():
     assert max(lengths) - min(lengths) >= 20  # the batch was padded
 
 
+def test_a_shared_prefix_runs_once_and_changes_no_logit():
+    """The rows' common start (the judge template) runs once and its KV cache is repeated: the logits, and the
+    second step's, equal the plain left-padded pass's; at least one token of every row stays after the prefix."""
+    import torch
+
+    from sfdpo_helpers.judges._common import last_logits, shared_prefix_length
+
+    assert shared_prefix_length([[1, 2, 3, 4], [1, 2, 5], [1, 2, 3]]) == 2
+    assert shared_prefix_length([[1, 2, 3], [1, 2, 3]]) == 2  # the last token stays: it makes the logits
+    assert shared_prefix_length([[1, 2, 3]]) == 0 and shared_prefix_length([[1, 2], [3, 2]]) == 0
+    tok = _tokenizer(split_digits=True)
+    model = _model("Qwen2ForCausalLM", tok, init=0.5)  # large weights: positions and padding would show
+    judge = SelfJudge(model, tok)
+    rows = [judge._ids(p, r) for p, r in zip(PROMPTS, ["paris", RESPONSES[1] + " and purr" * 12, "no"])]
+    assert shared_prefix_length(rows) >= 5
+    calls = []
+    hook = model.register_forward_pre_hook(
+        lambda m, args, kwargs: calls.append(kwargs["input_ids"].shape), with_kwargs=True
+    )
+    shared = last_logits(model, rows, tok.pad_token_id, then=7, share_prefix=True)
+    hook.remove()
+    plain = last_logits(model, rows, tok.pad_token_id, then=7)
+    assert calls[0] == (1, shared_prefix_length(rows))  # the prefix, once, then the remainders, then one step
+    assert [c[0] for c in calls] == [1, 3, 3]
+    for a, b in zip(shared, plain):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+
+
 def test_agreement_rate():
     a = [3.0, 1.0, 2.0, 2.0, 0.0, 5.0]
     assert agreement_rate(a, a) == 1.0

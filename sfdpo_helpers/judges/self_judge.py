@@ -40,7 +40,9 @@ class SelfJudge:
     P("0" after "1"). The returned score is the expectation over 1..10 with those
     probabilities renormalised, in [1, 10]. Batches are left-padded with
     explicit position ids (``collators.pad(side="left")``), so batching does
-    not change scores.
+    not change scores (up to float rounding); the start every row shares (the
+    chat template and the judge template) runs once per batch, its KV cache
+    repeated for every row (``last_logits(share_prefix=True)``).
     """
 
     def __init__(
@@ -89,7 +91,7 @@ class SelfJudge:
         pad = pad_id(self.tokenizer)
         two_pass = not self.ten_ids and bool(self.zero_ids)
         one = self.digit_ids[1][0]
-        logits = last_logits(self.model, rows, pad, then=one if two_pass else None)
+        logits = last_logits(self.model, rows, pad, then=one if two_pass else None, share_prefix=True)
         logp = torch.log_softmax(logits[0] if two_pass else logits, dim=-1)
         cand = [torch.logsumexp(logp[:, self.digit_ids[k]], -1) for k in range(1, 10)]
         if self.ten_ids:
