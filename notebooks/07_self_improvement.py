@@ -80,9 +80,10 @@ eval_judge = pipeline.judge(cfg, eval_rows, self_judge=paths["sft"])
 
 start_tokenizer, start_model = models.load_tokenizer(paths["rsdpo3"]), models.load_model(paths["rsdpo3"])
 all_eight = stages.self_improvement_samples(cfg, start_model, start_tokenizer, [r["prompt"] for r in new_rows], 1)
-first, eight = new_rows[0]["prompt"], all_eight[0]  # every new prompt's 8 answers (cached: round 1 reuses them)
-texts = [s["response"] for s in eight]
-rewards = train_judge.score([first] * len(texts), texts)
+shown = [(r["prompt"], [s["response"] for s in eight]) for r, eight in zip(new_rows, all_eight)]
+shown = shown[: max(1, khaki_prompts)]  # scored once here: section 2 reads these prompts' scores too
+scored = [train_judge.score([p] * len(answers), answers) for p, answers in shown]
+(first, texts), rewards, eight = shown[0], scored[0], all_eight[0]  # 8 answers (cached: round 1 reuses them)
 picked = pairs.select_best_and_bottom3(texts, rewards, random.Random(cfg.seed))
 roles = {picked[0]: "chosen (best)", picked[1]: "rejected (random of the bottom 3)"} if picked else {}
 print("PROMPT:", first[:300])
@@ -100,14 +101,12 @@ pd.DataFrame(
 # The study keeps one pair per prompt (best vs a random one of the bottom 3). RS-DPO as Khaki et al. published
 # it keeps *every* ordered pair whose reward gap is large enough, $\sigma\big((r_j - r_l)/\tau\big) > \eta$:
 # more pairs from the same samples (the larger $\eta$, the further apart the two rewards of a pair). No new
-# samples: the first prompts' 8 answers from section 1.
+# samples and no new scores: the first prompts' 8 answers, scored in section 1.
 
 # %%
 if khaki_prompts:
     per_prompt = []
-    for prompt, answers in list(zip([r["prompt"] for r in new_rows], all_eight))[:khaki_prompts]:
-        texts_k = [s["response"] for s in answers]
-        rewards_k = train_judge.score([prompt] * len(texts_k), texts_k)
+    for (prompt, texts_k), rewards_k in zip(shown, scored):
         kept = pairs.reward_gap_pairs(prompt, texts_k, rewards_k, khaki_tau, khaki_eta)
         study = pairs.select_best_and_bottom3(texts_k, rewards_k, random.Random(cfg.seed)) is not None
         per_prompt.append(

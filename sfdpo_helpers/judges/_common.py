@@ -48,6 +48,12 @@ def shared_prefix_length(id_lists: list[list[int]]) -> int:
     return n
 
 
+def _cache_key(out) -> str:
+    """Where a model output holds its KV cache, which is also the keyword a forward pass takes it back under:
+    ``cache`` in transformers 5.x, ``past_key_values`` before."""
+    return "cache" if "cache" in out else "past_key_values"
+
+
 def last_logits(model, id_lists: list[list[int]], pad_token_id: int, then: int | None = None, share_prefix=False):
     """Next-token logits after each token list: left padding with explicit position ids, so
     a padded row sees the same positions as when it is scored alone.
@@ -73,9 +79,9 @@ def last_logits(model, id_lists: list[list[int]], pad_token_id: int, then: int |
         past = {}
         if shared:
             prefix = model(input_ids=torch.tensor([id_lists[0][:shared]], device=device), use_cache=True)
-            name = "cache" if "cache" in prefix else "past_key_values"  # the output's and the input's name
-            prefix[name].batch_repeat_interleave(n)
-            past = {name: prefix[name]}
+            key = _cache_key(prefix)
+            prefix[key].batch_repeat_interleave(n)
+            past = {key: prefix[key]}
             mask = torch.cat([mask.new_ones((n, shared)), mask], dim=1)
         out = model(
             input_ids=batch["input_ids"].to(device),
@@ -88,7 +94,7 @@ def last_logits(model, id_lists: list[list[int]], pad_token_id: int, then: int |
         first = out.logits[:, -1, :].float()
         if then is None:
             return first
-        cache = "cache" if "cache" in out else "past_key_values"  # the output's and the input's name since 5.x
+        cache = _cache_key(out)
         step = model(
             input_ids=torch.full((n, 1), int(then), dtype=batch["input_ids"].dtype, device=device),
             attention_mask=torch.cat([mask, mask.new_ones((n, 1))], dim=1),
