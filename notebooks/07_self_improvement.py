@@ -65,7 +65,8 @@ khaki_eta = 0.85
 
 # %% [markdown]
 # ## 1. One prompt's 8 answers, scored, and the pair they make
-# The 8 answers of every new prompt are drawn here (round 1 below reuses them); the first prompt's are shown.
+# The 8 answers of every new prompt are drawn and scored here (round 1 below reuses both); the first prompt's are
+# shown.
 
 # %%
 cfg = settings.setup(run, globals())
@@ -81,9 +82,8 @@ eval_judge = pipeline.judge(cfg, eval_rows, self_judge=paths["sft"])
 start_tokenizer, start_model = models.load_tokenizer(paths["rsdpo3"]), models.load_model(paths["rsdpo3"])
 all_eight = stages.self_improvement_samples(cfg, start_model, start_tokenizer, [r["prompt"] for r in new_rows], 1)
 shown = [(r["prompt"], [s["response"] for s in eight]) for r, eight in zip(new_rows, all_eight)]
-shown = shown[: max(1, khaki_prompts)]  # scored once here: section 2 reads these prompts' scores too
-scored = [train_judge.score([p] * len(answers), answers) for p, answers in shown]
-(first, texts), rewards, eight = shown[0], scored[0], all_eight[0]  # 8 answers (cached: round 1 reuses them)
+scored = [train_judge.score([p] * len(answers), answers) for p, answers in shown]  # once: sections 2 and 3 too
+(first, texts), rewards, eight = shown[0], scored[0], all_eight[0]
 picked = pairs.select_best_and_bottom3(texts, rewards, random.Random(cfg.seed))
 roles = {picked[0]: "chosen (best)", picked[1]: "rejected (random of the bottom 3)"} if picked else {}
 print("PROMPT:", first[:300])
@@ -106,7 +106,7 @@ pd.DataFrame(
 # %%
 if khaki_prompts:
     per_prompt = []
-    for (prompt, texts_k), rewards_k in zip(shown, scored):
+    for (prompt, texts_k), rewards_k in zip(shown[:khaki_prompts], scored):
         kept = pairs.reward_gap_pairs(prompt, texts_k, rewards_k, khaki_tau, khaki_eta)
         study = pairs.select_best_and_bottom3(texts_k, rewards_k, random.Random(cfg.seed)) is not None
         per_prompt.append(
@@ -131,7 +131,7 @@ if khaki_prompts:
 current, history = paths["rsdpo3"], []
 for round_ in range(1, rounds + 1):
     path, new_pairs, dropped, round_history = stages.self_improvement_round(
-        cfg, current, new_rows, train_judge, round_, beta
+        cfg, current, new_rows, train_judge, round_, beta, rewards=scored if round_ == 1 else None
     )
     if path is None:
         print("no preference left to learn from: stopping")

@@ -179,26 +179,6 @@ def schedule_temperatures(schedule=STUDY_SCHEDULE) -> list[float]:
     return [float(t) for t, k in schedule for _ in range(k)]
 
 
-def generate_schedule(
-    model,
-    tokenizer,
-    prompts: list[str],
-    schedule=STUDY_SCHEDULE,
-    max_new_tokens: int = 256,
-    batch_size: int = 32,
-    seed: int = 0,
-    precision: str = "auto",
-) -> list[list[dict]]:
-    """Samples at several temperatures: ``result[i]`` lists ``{"temperature", "response"}`` dicts
-    (the study's self-improvement: 2 at T=0.2, 3 at T=0.7, 3 at T=1.2), all drawn in the same batches."""
-    temperatures = schedule_temperatures(schedule)
-    responses = generate(
-        model, tokenizer, prompts, len(temperatures), temperatures,
-        max_new_tokens=max_new_tokens, batch_size=batch_size, seed=seed, precision=precision,
-    )  # fmt: skip
-    return with_temperatures(temperatures, responses)
-
-
 def with_temperatures(temperatures: list[float], responses: list[list[str]]) -> list[list[dict]]:
     """Each prompt's samples as ``{"temperature", "response"}`` dicts (sample j was drawn at ``temperatures[j]``)."""
     return [[{"temperature": t, "response": r} for t, r in zip(temperatures, rs)] for rs in responses]

@@ -112,14 +112,23 @@ def self_improvement_samples(cfg: RunSettings, model, tokenizer, prompts: list[s
     )
 
 
-def self_improvement_round(cfg: RunSettings, start: str, rows: list[dict], judge, round_: int, beta: float = 0.1):
+def self_improvement_round(
+    cfg: RunSettings, start: str, rows: list[dict], judge, round_: int, beta: float = 0.1,
+    rewards: list[list[float]] | None = None,
+):  # fmt: skip
     """Sample 8 answers per prompt from ``start``, judge them, pair best with a random one of the bottom 3,
-    and train DPO from ``start`` (model ``selfimprove<round>``). Returns (path or None, pairs, dropped, history)."""
+    and train DPO from ``start`` (model ``selfimprove<round>``). Returns (path or None, pairs, dropped, history).
+
+    ``rewards``: the judge's scores of this round's samples when the caller has them (notebook 07 scores round
+    1's samples before the round, to show them)."""
     model, tokenizer = models.load_model(start), models.load_tokenizer(start)
     prompts = [r["prompt"] for r in rows]
     samples = self_improvement_samples(cfg, model, tokenizer, prompts, round_)
     responses = [[s["response"] for s in per_prompt] for per_prompt in samples]
-    rewards = [judge.score([p] * len(rs), rs) for p, rs in zip(prompts, responses)]
+    if rewards is None:
+        rewards = [judge.score([p] * len(rs), rs) for p, rs in zip(prompts, responses)]
+    elif [len(r) for r in rewards] != [len(rs) for rs in responses]:
+        raise ValueError(f"rewards for {len(rewards)} prompts do not match the {len(prompts)} prompts' 8 samples")
     new_pairs, dropped = pairs.self_improvement_pairs(prompts, responses, rewards, cfg.seed + round_)
     print(f"round {round_}: {len(new_pairs)} pairs from {len(prompts)} prompts; dropped: {dict(dropped) or 'none'}")
     if not new_pairs:

@@ -109,15 +109,6 @@ def test_seeded_sampling_is_reproducible(tiny, tokenizer):
     assert run(4) != first
 
 
-def test_temperature_schedule_gives_eight_samples(tiny, tokenizer):
-    out = sampling.generate_schedule(tiny, tokenizer, PROMPTS[:3], max_new_tokens=4, batch_size=8)
-    assert len(out) == 3
-    for row in out:
-        assert [s["temperature"] for s in row] == [0.2, 0.2, 0.7, 0.7, 0.7, 1.2, 1.2, 1.2]
-        assert all(isinstance(s["response"], str) for s in row)
-    assert sampling.generate_schedule(tiny, tokenizer, PROMPTS[:3], max_new_tokens=4, batch_size=8) == out
-
-
 def test_one_temperature_per_sample_is_applied_to_its_own_rows(untied, tokenizer):
     """Same seed, same draws: k samples all at 0.7 given as a list equal k samples at temperature 0.7 (the list
     divides the logits exactly as transformers' warper does); with [near 0, 5.0], sample 0 of every prompt is
