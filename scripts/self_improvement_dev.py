@@ -1,0 +1,90 @@
+"""Self-improvement recipes tried on the demo's *dev* prompts (never on the reported eval prompts).
+
+    python scripts/self_improvement_dev.py runs/main                          # the recipe the main job runs
+    python scripts/self_improvement_dev.py runs/main --per-category 16 --epochs 1
+    python scripts/self_improvement_dev.py runs/main --khaki-eta 0.99 --epochs 1
+
+Reads a finished main job (its RS-DPO3 model and data) and does what notebooks 06 and 07 do, on the two
+categories notebook 06 picked: new prompts from the reserve pool, the RS-DPO3 model's 8 samples per prompt,
+the verifiable judge, pairs (the study's best vs a random one of the bottom 3, or Khaki et al.'s reward-gap
+rule), DPO from RS-DPO3. Then the new model against RS-DPO3 on every dev prompt of those categories (greedy,
+the run's decoding settings). Models go to ``<run>/models/dev_si_<tag>``, samples to ``<run>/samples/``;
+rerunning a recipe reuses both. The README's self-improvement paragraph quotes its output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from sfdpo_helpers import curriculum, data, dpo, models, pairs, pipeline, settings, stages, winrate
+
+
+def new_prompts(cfg: settings.RunSettings, categories: list[str], per_category: int) -> list[dict]:
+    """Notebook 06's draw from the reserve pool (same seed, same exclusions)."""
+    pool = data.read_jsonl(data.DEMO_DIR / "prompt_pool.jsonl")
+    pool = [{**r, "category": c} for r, c in zip(pool, curriculum.categorise(pool)[0])]
+    names = ("eval_prompts", "pairs_train", "sft_train")
+    exclude = [r["prompt"] for n in names for r in data.read_jsonl(cfg.data_dir / f"{n}.jsonl")]
+    return curriculum.pool_prompts(pool, categories, per_category, exclude, cfg.seed)
+
+
+def training_pairs(prompts: list[str], samples: list[list[str]], rewards, khaki_eta: float, seed: int) -> list[dict]:
+    if not khaki_eta:
+        return pairs.self_improvement_pairs(prompts, samples, rewards, seed)[0]
+    return [
+        pair
+        for prompt, texts, scores in zip(prompts, samples, rewards)
+        for pair in pairs.reward_gap_pairs(prompt, texts, scores, 0.1, khaki_eta)
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("run", help="a finished main job's folder (runs/main)")
+    parser.add_argument("--categories", nargs="+", help="default: the categories notebook 06 picked in this run")
+    parser.add_argument("--per-category", type=int, default=8, help="new prompts per category (notebook 06: 8)")
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--epochs", type=float, default=3.0)
+    parser.add_argument("--khaki-eta", type=float, default=0.0, help="0: the study's rule; else tau 0.1 and this eta")
+    args = parser.parse_args(argv)
+
+    tag = f"{args.per_category}pc_lr{args.lr:g}_ep{args.epochs:g}" + (
+        f"_khaki{args.khaki_eta:g}" if args.khaki_eta else ""
+    )
+    cfg = settings.load({"out_dir": args.run, "self_improve": {"lr": args.lr, "epochs": args.epochs}})
+    picked = data.read_jsonl(pipeline.require_file(cfg, "curriculum_prompts.jsonl"))
+    categories = args.categories or sorted({r["category"] for r in picked})
+    rows = new_prompts(cfg, categories, args.per_category)
+    dev = [r for r in data.read_jsonl(data.DEMO_DIR / "dev_prompts.jsonl") if r.get("category") in categories]
+    start = pipeline.require_model(cfg, "rsdpo3")
+
+    clock = time.time()
+    model, tokenizer = models.load_model(start), models.load_tokenizer(start)
+    prompts = [r["prompt"] for r in rows]
+    drawn = stages.eight_samples(
+        cfg, model, tokenizer, prompts, cfg.out / "samples" / f"dev_{args.per_category}pc", cfg.seed + 1
+    )
+    samples = [[s["response"] for s in row] for row in drawn]
+    judge = pipeline.judge(cfg, rows)
+    rewards = [judge.score([p] * len(texts), texts) for p, texts in zip(prompts, samples)]
+    train = training_pairs(prompts, samples, rewards, args.khaki_eta, cfg.seed + 1)
+    print(f"{tag}: {len(train)} pairs from {len(prompts)} prompts of {categories} ({time.time() - clock:.0f} s)")
+    if not train:
+        raise SystemExit("no pair: every prompt's 8 answers tie")
+
+    clock = time.time()
+    stages.dpo_run(
+        cfg, start, train, f"dev_si_{tag}", "self_improve", dpo.DPOSettings(beta=0.1), loaded=(model, tokenizer)
+    )
+    print(f"{tag}: trained in {time.time() - clock:.0f} s")
+
+    dev_prompts = [r["prompt"] for r in dev]
+    dev_judge = pipeline.judge(cfg, dev)
+    new = dev_judge.score(dev_prompts, pipeline.model_answers(cfg, cfg.model_path(f"dev_si_{tag}"), dev_prompts))
+    old = dev_judge.score(dev_prompts, pipeline.model_answers(cfg, start, dev_prompts))
+    print(winrate.verdict(winrate.win_rate(new, old, model=f"dev_si_{tag}", baseline="rsdpo3", seed=cfg.seed)))
+
+
+if __name__ == "__main__":
+    main()
