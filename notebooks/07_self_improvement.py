@@ -82,7 +82,9 @@ eval_judge = pipeline.judge(cfg, eval_rows, self_judge=paths["sft"])
 start_tokenizer, start_model = models.load_tokenizer(paths["rsdpo3"]), models.load_model(paths["rsdpo3"])
 all_eight = stages.self_improvement_samples(cfg, start_model, start_tokenizer, [r["prompt"] for r in new_rows], 1)
 shown = [(r["prompt"], [s["response"] for s in eight]) for r, eight in zip(new_rows, all_eight)]
-scored = [train_judge.score([p] * len(answers), answers) for p, answers in shown]  # once: sections 2 and 3 too
+scored = [
+    train_judge.score([p] * len(answers), answers) for p, answers in shown
+]  # once: section 2 and round 1 reuse them
 (first, texts), rewards, eight = shown[0], scored[0], all_eight[0]
 picked = pairs.select_best_and_bottom3(texts, rewards, random.Random(cfg.seed))
 roles = {picked[0]: "chosen (best)", picked[1]: "rejected (random of the bottom 3)"} if picked else {}
@@ -120,7 +122,7 @@ if khaki_prompts:
     table = pd.DataFrame(per_prompt)
     print(
         f"Khaki's rule (tau={khaki_tau}, eta={khaki_eta}): {table['Khaki pairs'].sum()} pairs from {len(table)} "
-        f"prompts x 8 answers (at most {len(table) * 8 * 7}); the study's rule: {table['study pairs'].sum()}"
+        f"prompts x 8 answers (at most {len(table) * 8 * 7 // 2}: one direction per pair); the study's rule: {table['study pairs'].sum()}"
     )
     display(table)
 

@@ -4,12 +4,13 @@
     python scripts/self_improvement_dev.py runs/main --per-category 16 --epochs 1
     python scripts/self_improvement_dev.py runs/main --khaki-eta 0.99 --epochs 1
 
-Reads a finished main job (its RS-DPO3 model and data) and does what notebooks 06 and 07 do, on the two
-categories notebook 06 picked: new prompts from the reserve pool, the RS-DPO3 model's 8 samples per prompt,
-the verifiable judge, pairs (the study's best vs a random one of the bottom 3, or Khaki et al.'s reward-gap
-rule), DPO from RS-DPO3. Then the new model against RS-DPO3 on every dev prompt of those categories (greedy,
-the run's decoding settings). Models go to ``<run>/models/dev_si_<tag>``, samples to ``<run>/samples/``;
-rerunning a recipe reuses both. The README's self-improvement paragraph quotes its output.
+Reads a finished main job of the offline profile (its RS-DPO3 model and data; decoding as that profile sets
+it) and does what notebooks 06 and 07 do, on the two categories notebook 06 picked: new prompts from the
+reserve pool, the RS-DPO3 model's 8 samples per prompt, the verifiable judge, pairs (the study's best vs a
+random one of the bottom 3, or Khaki et al.'s reward-gap rule), DPO from RS-DPO3. Then the new model against
+RS-DPO3 on every dev prompt of those categories (greedy). Models go to ``<run>/models/dev_si_<tag>``, samples
+to ``<run>/samples/``; rerunning a recipe reuses both. The README's self-improvement paragraph quotes its
+output.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import argparse
 import time
 
 from sfdpo_helpers import curriculum, data, dpo, models, pairs, pipeline, settings, stages, winrate
+
+KHAKI_TAU = 0.1  # notebook 07's khaki_tau: rewards are fractions of instructions followed
 
 
 def new_prompts(cfg: settings.RunSettings, categories: list[str], per_category: int) -> list[dict]:
@@ -30,12 +33,14 @@ def new_prompts(cfg: settings.RunSettings, categories: list[str], per_category: 
 
 
 def training_pairs(prompts: list[str], samples: list[list[str]], rewards, khaki_eta: float, seed: int) -> list[dict]:
+    """The study's pair per prompt (best vs a random one of the bottom 3), or with ``khaki_eta`` every pair whose
+    reward gap passes Khaki et al.'s rule (tau as in notebook 07)."""
     if not khaki_eta:
         return pairs.self_improvement_pairs(prompts, samples, rewards, seed)[0]
     return [
         pair
         for prompt, texts, scores in zip(prompts, samples, rewards)
-        for pair in pairs.reward_gap_pairs(prompt, texts, scores, 0.1, khaki_eta)
+        for pair in pairs.reward_gap_pairs(prompt, texts, scores, KHAKI_TAU, khaki_eta)
     ]
 
 
@@ -49,12 +54,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--khaki-eta", type=float, default=0.0, help="0: the study's rule; else tau 0.1 and this eta")
     args = parser.parse_args(argv)
 
-    tag = f"{args.per_category}pc_lr{args.lr:g}_ep{args.epochs:g}" + (
-        f"_khaki{args.khaki_eta:g}" if args.khaki_eta else ""
-    )
     cfg = settings.load({"out_dir": args.run, "self_improve": {"lr": args.lr, "epochs": args.epochs}})
     picked = data.read_jsonl(pipeline.require_file(cfg, "curriculum_prompts.jsonl"))
     categories = args.categories or sorted({r["category"] for r in picked})
+    drawn_as = f"{'+'.join(categories)}_{args.per_category}pc"  # names the samples; with the recipe, the model
+    tag = f"{drawn_as}_lr{args.lr:g}_ep{args.epochs:g}" + (f"_khaki{args.khaki_eta:g}" if args.khaki_eta else "")
     rows = new_prompts(cfg, categories, args.per_category)
     dev = [r for r in data.read_jsonl(data.DEMO_DIR / "dev_prompts.jsonl") if r.get("category") in categories]
     start = pipeline.require_model(cfg, "rsdpo3")
@@ -62,9 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     clock = time.time()
     model, tokenizer = models.load_model(start), models.load_tokenizer(start)
     prompts = [r["prompt"] for r in rows]
-    drawn = stages.eight_samples(
-        cfg, model, tokenizer, prompts, cfg.out / "samples" / f"dev_{args.per_category}pc", cfg.seed + 1
-    )
+    drawn = stages.eight_samples(cfg, model, tokenizer, prompts, cfg.out / "samples" / f"dev_{drawn_as}", cfg.seed + 1)
     samples = [[s["response"] for s in row] for row in drawn]
     judge = pipeline.judge(cfg, rows)
     rewards = [judge.score([p] * len(texts), texts) for p, texts in zip(prompts, samples)]

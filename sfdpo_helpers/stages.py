@@ -128,7 +128,10 @@ def self_improvement_round(
     if rewards is None:
         rewards = [judge.score([p] * len(rs), rs) for p, rs in zip(prompts, responses)]
     elif [len(r) for r in rewards] != [len(rs) for rs in responses]:
-        raise ValueError(f"rewards for {len(rewards)} prompts do not match the {len(prompts)} prompts' 8 samples")
+        raise ValueError(
+            f"rewards per prompt {[len(r) for r in rewards]} do not match samples per prompt "
+            f"{[len(rs) for rs in responses]}"
+        )
     new_pairs, dropped = pairs.self_improvement_pairs(prompts, responses, rewards, cfg.seed + round_)
     print(f"round {round_}: {len(new_pairs)} pairs from {len(prompts)} prompts; dropped: {dict(dropped) or 'none'}")
     if not new_pairs:

@@ -53,7 +53,7 @@ def test_given_rewards_make_the_same_pairs_without_asking_the_judge(run):
 
 def test_rewards_of_another_shape_are_refused(run):
     cfg, start, rows = run
-    with pytest.raises(ValueError, match="rewards for 1 prompts"):
+    with pytest.raises(ValueError, match=r"rewards per prompt \[8\] do not match samples per prompt \[8, 8\]"):
         stages.self_improvement_round(cfg, start, rows, Table(REWARDS), 1, rewards=REWARDS[:1])
 
 
