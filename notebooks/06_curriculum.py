@@ -95,13 +95,7 @@ print("weakest categories:", weak)
 
 # %%
 pool = data.read_jsonl(data.DEMO_DIR / "prompt_pool.jsonl" if prompt_pool == "demo" else prompt_pool)
-pool = [{**r, "category": c} for r, c in zip(pool, curriculum.categorise(pool)[0])]
-exclude = [
-    r["prompt"]
-    for name in ("eval_prompts", "pairs_train", "sft_train")
-    for r in data.read_jsonl(cfg.data_dir / f"{name}.jsonl")
-]
-new_prompts = curriculum.pool_prompts(pool, weak, n_new_per_category, exclude, cfg.seed)
+new_prompts = pipeline.new_prompts(cfg, pool, weak, n_new_per_category)
 data.write_jsonl(new_prompts, cfg.data_dir / "curriculum_prompts.jsonl")
 print(f"{len(new_prompts)} new prompts -> {cfg.data_dir / 'curriculum_prompts.jsonl'}")
 pd.DataFrame(new_prompts)[["category", "prompt"]].head(6)

@@ -82,9 +82,8 @@ eval_judge = pipeline.judge(cfg, eval_rows, self_judge=paths["sft"])
 start_tokenizer, start_model = models.load_tokenizer(paths["rsdpo3"]), models.load_model(paths["rsdpo3"])
 all_eight = stages.self_improvement_samples(cfg, start_model, start_tokenizer, [r["prompt"] for r in new_rows], 1)
 shown = [(r["prompt"], [s["response"] for s in eight]) for r, eight in zip(new_rows, all_eight)]
-scored = [
-    train_judge.score([p] * len(answers), answers) for p, answers in shown
-]  # once: section 2 and round 1 reuse them
+# scored once: section 2 and round 1 reuse these scores
+scored = stages.score_samples(train_judge, [p for p, _ in shown], [answers for _, answers in shown])
 (first, texts), rewards, eight = shown[0], scored[0], all_eight[0]
 picked = pairs.select_best_and_bottom3(texts, rewards, random.Random(cfg.seed))
 roles = {picked[0]: "chosen (best)", picked[1]: "rejected (random of the bottom 3)"} if picked else {}

@@ -18,18 +18,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from sfdpo_helpers import curriculum, data, dpo, models, pairs, pipeline, settings, stages, winrate
+from sfdpo_helpers import data, dpo, models, pairs, pipeline, settings, stages, winrate
 
 KHAKI_TAU = 0.1  # notebook 07's khaki_tau: rewards are fractions of instructions followed
-
-
-def new_prompts(cfg: settings.RunSettings, categories: list[str], per_category: int) -> list[dict]:
-    """Notebook 06's draw from the reserve pool (same seed, same exclusions)."""
-    pool = data.read_jsonl(data.DEMO_DIR / "prompt_pool.jsonl")
-    pool = [{**r, "category": c} for r, c in zip(pool, curriculum.categorise(pool)[0])]
-    names = ("eval_prompts", "pairs_train", "sft_train")
-    exclude = [r["prompt"] for n in names for r in data.read_jsonl(cfg.data_dir / f"{n}.jsonl")]
-    return curriculum.pool_prompts(pool, categories, per_category, exclude, cfg.seed)
 
 
 def training_pairs(prompts: list[str], samples: list[list[str]], rewards, khaki_eta: float, seed: int) -> list[dict]:
@@ -59,7 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     categories = args.categories or sorted({r["category"] for r in picked})
     drawn_as = f"{'+'.join(categories)}_{args.per_category}pc"  # names the samples; with the recipe, the model
     tag = f"{drawn_as}_lr{args.lr:g}_ep{args.epochs:g}" + (f"_khaki{args.khaki_eta:g}" if args.khaki_eta else "")
-    rows = new_prompts(cfg, categories, args.per_category)
+    pool = data.read_jsonl(data.DEMO_DIR / "prompt_pool.jsonl")
+    rows = pipeline.new_prompts(cfg, pool, categories, args.per_category)  # as notebook 06 draws them
     dev = [r for r in data.read_jsonl(data.DEMO_DIR / "dev_prompts.jsonl") if r.get("category") in categories]
     start = pipeline.require_model(cfg, "rsdpo3")
 
@@ -69,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     drawn = stages.eight_samples(cfg, model, tokenizer, prompts, cfg.out / "samples" / f"dev_{drawn_as}", cfg.seed + 1)
     samples = [[s["response"] for s in row] for row in drawn]
     judge = pipeline.judge(cfg, rows)
-    rewards = [judge.score([p] * len(texts), texts) for p, texts in zip(prompts, samples)]
+    rewards = stages.score_samples(judge, prompts, samples)
     train = training_pairs(prompts, samples, rewards, args.khaki_eta, cfg.seed + 1)
     print(f"{tag}: {len(train)} pairs from {len(prompts)} prompts of {categories} ({time.time() - clock:.0f} s)")
     if not train:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import answers, data, models
+from . import answers, curriculum, data, models
 from .settings import MissingStepError, RunSettings
 
 DATA_FILES = ("sft_train.jsonl", "sft_eval.jsonl", "pairs_train.jsonl", "eval_prompts.jsonl")
@@ -66,6 +66,15 @@ def require_file(cfg: RunSettings, name: str) -> Path:
         notebook = MADE_BY.get(name, "the notebook that writes it")
         raise MissingStepError(f"{path} not found: run notebook {notebook} first, with the same run settings")
     return path
+
+
+def new_prompts(cfg: RunSettings, pool: list[dict], categories: list[str], n_per_category: int) -> list[dict]:
+    """Notebook 06's new prompts: ``n_per_category`` of each category from ``pool`` (unlabelled rows go through
+    the keyword classifier), never a prompt the run evaluates or trains on, seeded by the run."""
+    pool = [{**r, "category": c} for r, c in zip(pool, curriculum.categorise(pool)[0])]
+    used = ("eval_prompts", "pairs_train", "sft_train")
+    exclude = [r["prompt"] for name in used for r in data.read_jsonl(cfg.data_dir / f"{name}.jsonl")]
+    return curriculum.pool_prompts(pool, categories, n_per_category, exclude, cfg.seed)
 
 
 def model_answers(cfg: RunSettings, path: str, prompts: list[str]) -> list[str]:

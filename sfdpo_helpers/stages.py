@@ -104,6 +104,11 @@ def eight_samples(cfg: RunSettings, model, tokenizer, prompts: list[str], folder
     return sampling.with_temperatures(temperatures, [row["responses"] for row in rows])
 
 
+def score_samples(judge, prompts: list[str], samples: list[list[str]]) -> list[list[float]]:
+    """The judge's scores of each prompt's samples (one call per prompt: scores compare within a prompt)."""
+    return [judge.score([p] * len(texts), texts) for p, texts in zip(prompts, samples)]
+
+
 def self_improvement_samples(cfg: RunSettings, model, tokenizer, prompts: list[str], round_: int):
     """Round ``round_``'s 8 samples per prompt from ``model`` (cached: notebook 07 shows them, the round reuses
     them)."""
@@ -126,7 +131,7 @@ def self_improvement_round(
     samples = self_improvement_samples(cfg, model, tokenizer, prompts, round_)
     responses = [[s["response"] for s in per_prompt] for per_prompt in samples]
     if rewards is None:
-        rewards = [judge.score([p] * len(rs), rs) for p, rs in zip(prompts, responses)]
+        rewards = score_samples(judge, prompts, responses)
     elif [len(r) for r in rewards] != [len(rs) for rs in responses]:
         raise ValueError(
             f"rewards per prompt {[len(r) for r in rewards]} do not match samples per prompt "
