@@ -204,7 +204,8 @@ if run_name == "dpo":
 
 # %% [markdown]
 # ## Try this
-# - **Easy:** set `beta = 0.5`. The loss starts at log 2 again; how do the margins and the win rate move?
+# - **Easy:** set `beta = 0.5` and `run = {"resume": False}` (the β = 0.1 run's checkpoint belongs to another
+#   run and is refused, not resumed). The loss starts at log 2 again; how do the margins and the win rate move?
 # - **Medium:** sweep β × learning rate with the main job:
 #   `python -m sfdpo_helpers.main --only 04 --grid beta=0.1,0.5 --grid dpo.lr=1e-4,4e-4` (figures in
 #   `figures/sweep_*.png`). Which setting raises the margin without lowering the win rate?

@@ -39,6 +39,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from sfdpo_helpers import (
+    answers,
     data,
     judges,
     models,
@@ -62,6 +63,7 @@ cross_judge = True  # evaluate also with a second judge (verifiable <-> self)
 khaki_prompts = 8  # the original RS-DPO rule on the first prompts' 8 answers (0: skip)
 khaki_tau = 0.1  # with a verifiable judge rewards are fractions of instructions followed: tau is small
 khaki_eta = 0.85
+dpop_weight = 0.0  # λ_P: DPO-Positive in the self-improvement rounds (0: plain DPO, the study's)
 
 # %% [markdown]
 # ## 1. One prompt's 8 answers, scored, and the pair they make
@@ -83,7 +85,7 @@ start_tokenizer, start_model = models.load_tokenizer(paths["rsdpo3"]), models.lo
 all_eight = stages.self_improvement_samples(cfg, start_model, start_tokenizer, [r["prompt"] for r in new_rows], 1)
 shown = [(r["prompt"], [s["response"] for s in eight]) for r, eight in zip(new_rows, all_eight)]
 # scored once: section 2 and round 1 reuse these scores
-scored = stages.score_samples(train_judge, [p for p, _ in shown], [answers for _, answers in shown])
+scored = stages.score_samples(train_judge, [p for p, _ in shown], [texts_p for _, texts_p in shown])
 (first, texts), rewards, eight = shown[0], scored[0], all_eight[0]
 picked = pairs.select_best_and_bottom3(texts, rewards, random.Random(cfg.seed))
 roles = {picked[0]: "chosen (best)", picked[1]: "rejected (random of the bottom 3)"} if picked else {}
@@ -132,7 +134,14 @@ if khaki_prompts:
 current, history = paths["rsdpo3"], []
 for round_ in range(1, rounds + 1):
     path, new_pairs, dropped, round_history = stages.self_improvement_round(
-        cfg, current, new_rows, train_judge, round_, beta, rewards=scored if round_ == 1 else None
+        cfg,
+        current,
+        new_rows,
+        train_judge,
+        round_,
+        beta,
+        rewards=scored if round_ == 1 else None,
+        dpop_weight=dpop_weight,
     )
     if path is None:
         print("no preference left to learn from: stopping")
@@ -177,18 +186,51 @@ if "selfimprove1" in paths:
     cat_prompts = [r["prompt"] for r in cat_rows]
     cat_judge = pipeline.judge(cfg, cat_rows, self_judge=paths["sft"])
     last = max((n for n in paths if n.startswith("selfimprove")), key=lambda n: int(n[len("selfimprove") :]))
-    cat_scores = {}
+    cat_scores, cat_answers = {}, {}
     for name in (last, "rsdpo3"):
         known = dict(zip(eval_prompts, generated[name]))  # section 4's answers; only the other prompts are new
         missing = [p for p in cat_prompts if p not in known]
         known.update(zip(missing, pipeline.model_answers(cfg, paths[name], missing)))
-        cat_scores[name] = cat_judge.score(cat_prompts, [known[p] for p in cat_prompts])
+        cat_answers[name] = [known[p] for p in cat_prompts]
+        cat_scores[name] = cat_judge.score(cat_prompts, cat_answers[name])
     print(f"categories {targeted}: {len(cat_prompts)} held-out prompts")
     print(
         winrate.verdict(
             winrate.win_rate(cat_scores[last], cat_scores["rsdpo3"], model=last, baseline="rsdpo3", seed=cfg.seed)
         )
     )
+
+# %% [markdown]
+# ### What limits it
+# Best-of-8 can only reinforce what the start model already does now and then: an instruction that its 8
+# samples on the new prompts (almost) never follow makes no pair that teaches it, and one that no new prompt
+# carries is not trained at all. And DPO on a few pairs also moves what the judge never asked for, such as the
+# length of the answers: an answer cut off at the token cap leaves a JSON object or a closing phrase unfinished.
+
+# %%
+if "selfimprove1" in paths:
+    tokenizer = models.load_tokenizer(paths["rsdpo3"])
+    lengths = {n: answers.length_summary(tokenizer, cat_answers[n], cfg.max_new_tokens) for n in ("rsdpo3", last)}
+    display(Markdown(f"Answers to these held-out prompts (greedy, cap {cfg.max_new_tokens} new tokens):"))
+    display(pd.DataFrame(lengths).T.round(2))
+    if all(r.get("instruction_id_list") for r in cat_rows + new_rows):
+        held = {n: judges.instruction_rates(cat_rows, [[a] for a in cat_answers[n]]) for n in ("rsdpo3", last)}
+        drawn = judges.instruction_rates(new_rows, [texts_p for _, texts_p in shown])
+        missing = {"prompts": 0, "followed": float("nan")}
+        per_instruction = pd.DataFrame(
+            [
+                {
+                    "instruction": iid,
+                    "held-out prompts": held["rsdpo3"].get(iid, missing)["prompts"],
+                    "rsdpo3 follows": held["rsdpo3"].get(iid, missing)["followed"],
+                    f"{last} follows": held[last].get(iid, missing)["followed"],
+                    "new prompts": drawn.get(iid, missing)["prompts"],
+                    "rsdpo3's 8 samples follow": drawn.get(iid, missing)["followed"],
+                }
+                for iid in sorted({*held["rsdpo3"], *drawn})
+            ]
+        ).sort_values(["held-out prompts", "new prompts"], ascending=False, ignore_index=True)
+        display(plots.save_table(per_instruction.round(2), cfg.figures / "07_what_limits_it"))
 
 # %% [markdown]
 # ## 6. Best-of-n check
@@ -243,5 +285,7 @@ if cross_judge and (other_kind == "self" or all(r.get("instruction_id_list") for
 # - **Easy:** look at the 8 answers of section 1: do the high-temperature answers score lower?
 # - **Medium:** run two rounds (`rounds = 2`). Does the second round still find preferences?
 # - **Medium:** lower `khaki_eta` to 0.6: how many more pairs, and how close are their two answers?
+# - **Medium:** if section 5 shows longer answers after the round, train it with the DPO-Positive term
+#   (`dpop_weight = 1.0`, as in notebook 04): does the chosen answer's likelihood, held up, keep the length too?
 # - **Hard:** replace "a random one of the bottom 3" by "the worst" (`pairs.select_best_and_bottom3`) and
 #   compare the win rates: which rejected answer teaches more?

@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--khaki-eta", type=float, default=0.0, help="0: the study's rule; else tau 0.1 and this eta")
+    parser.add_argument("--dpop-weight", type=float, default=0.0, help="lambda_P of DPO-Positive (0: plain DPO)")
     args = parser.parse_args(argv)
 
     cfg = settings.load({"out_dir": args.run, "self_improve": {"lr": args.lr, "epochs": args.epochs}})
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     categories = args.categories or sorted({r["category"] for r in picked})
     drawn_as = f"{'+'.join(categories)}_{args.per_category}pc"  # names the samples; with the recipe, the model
     tag = f"{drawn_as}_lr{args.lr:g}_ep{args.epochs:g}" + (f"_khaki{args.khaki_eta:g}" if args.khaki_eta else "")
+    tag += f"_dpop{args.dpop_weight:g}" if args.dpop_weight else ""
     pool = data.read_jsonl(data.DEMO_DIR / "prompt_pool.jsonl")
     rows = pipeline.new_prompts(cfg, pool, categories, args.per_category)  # as notebook 06 draws them
     dev = [r for r in data.read_jsonl(data.DEMO_DIR / "dev_prompts.jsonl") if r.get("category") in categories]
@@ -69,7 +71,13 @@ def main(argv: list[str] | None = None) -> None:
 
     clock = time.time()
     stages.dpo_run(
-        cfg, start, train, f"dev_si_{tag}", "self_improve", dpo.DPOSettings(beta=0.1), loaded=(model, tokenizer)
+        cfg,
+        start,
+        train,
+        f"dev_si_{tag}",
+        "self_improve",
+        dpo.DPOSettings(beta=0.1, dpop_weight=args.dpop_weight),
+        loaded=(model, tokenizer),
     )
     print(f"{tag}: trained in {time.time() - clock:.0f} s")
 

@@ -99,3 +99,17 @@ def model_answers(
     return cached_answers(
         model, tokenizer, prompts, cache_dir, model_path, max_new_tokens, 0.0, batch_size, seed, shard_size
     )
+
+
+def length_summary(tokenizer, texts: list[str], max_new_tokens: int) -> dict[str, float]:
+    """Median answer length in tokens and the share of answers that ran into the generation cap.
+
+    An answer reached the cap when its text, encoded again, has at least ``max_new_tokens − 2`` tokens
+    (decoding drops special tokens and encoding may merge or split one at the end: capped answers of the
+    demo come back as 94–96 tokens, the uncapped ones below 94 almost always)."""
+    if not texts:
+        raise ValueError("no answers to measure")
+    lengths = sorted(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts)
+    middle = len(lengths) // 2
+    median = lengths[middle] if len(lengths) % 2 else (lengths[middle - 1] + lengths[middle]) / 2
+    return {"median tokens": median, "at the cap": sum(n >= max_new_tokens - 2 for n in lengths) / len(lengths)}

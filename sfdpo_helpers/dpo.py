@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -26,7 +26,7 @@ import torch
 from .collators import PackedPairCollator, PairCollator, tokenize_pairs
 from .files import atomic_write_text, fingerprint
 from .losses import batch_sequence_logps, dpo_family_loss
-from .training import TrainSettings, make_accelerator, train
+from .training import TrainSettings, make_accelerator, start_weights_sample, train
 
 
 @dataclass
@@ -60,9 +60,7 @@ def reference_context(model):
 def _reference_key(model, precision: str) -> str:
     """π_ref's identity: a sample of its weights (LoRA adapters left out: they are off for π_ref, and their
     random start differs between runs) and the precision (bf16 and fp32 references differ)."""
-    params = [p for name, p in model.named_parameters() if "lora_" not in name]
-    weights = [p.detach().float().cpu().numpy().tobytes()[:4096] for p in params[:4] + params[-2:]]
-    return fingerprint(precision, *weights)
+    return fingerprint(precision, *start_weights_sample(model))
 
 
 def _pair_key(example: dict) -> str:
@@ -252,5 +250,5 @@ def train_dpo(
 
     lengths = [len(e["chosen"]["input_ids"]) + len(e["rejected"]["input_ids"]) for e in examples]
     history = train(model, examples, collate, loss_sum, pair_count, lengths, settings, run_dir, eval_fn, monitor_fn,
-                    resume, progress, acc)  # fmt: skip
+                    resume, progress, acc, objective={**asdict(objective), "reference": reference})  # fmt: skip
     return history, report

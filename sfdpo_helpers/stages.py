@@ -119,10 +119,11 @@ def self_improvement_samples(cfg: RunSettings, model, tokenizer, prompts: list[s
 
 def self_improvement_round(
     cfg: RunSettings, start: str, rows: list[dict], judge, round_: int, beta: float = 0.1,
-    rewards: list[list[float]] | None = None,
+    rewards: list[list[float]] | None = None, dpop_weight: float = 0.0,
 ):  # fmt: skip
     """Sample 8 answers per prompt from ``start``, judge them, pair best with a random one of the bottom 3,
-    and train DPO from ``start`` (model ``selfimprove<round>``). Returns (path or None, pairs, dropped, history).
+    and train DPO from ``start`` (model ``selfimprove<round>``; DPO-Positive with ``dpop_weight`` > 0).
+    Returns (path or None, pairs, dropped, history).
 
     ``rewards``: the judge's scores of this round's samples when the caller has them (notebook 07 scores round
     1's samples before the round, to show them)."""
@@ -143,6 +144,12 @@ def self_improvement_round(
         return None, new_pairs, dropped, []
     name = f"selfimprove{round_}"
     history = dpo_run(
-        cfg, start, new_pairs, name, "self_improve", dpo.DPOSettings(beta=beta), loaded=(model, tokenizer)
+        cfg,
+        start,
+        new_pairs,
+        name,
+        "self_improve",
+        dpo.DPOSettings(beta=beta, dpop_weight=dpop_weight),
+        loaded=(model, tokenizer),
     )
     return cfg.model_path(name), new_pairs, dropped, history

@@ -31,7 +31,7 @@ import torch
 
 from . import checkpoints
 from .collators import length_grouped_batches
-from .files import atomic_write_text
+from .files import atomic_write_text, fingerprint
 
 
 class NonFiniteLossError(RuntimeError):
@@ -189,17 +189,19 @@ def train(
     resume: bool = True,
     progress: bool = True,
     accelerator=None,
+    objective: dict | None = None,
 ) -> list[dict]:
     """Train ``model`` in place and return the history (one dict per step, plus eval rows).
 
     * ``loss_sum(model, batch) -> (summed loss tensor, {metric: summed value})`` for one micro-batch;
     * ``count(batch) -> int`` the units the sums run over (response tokens or pairs);
-    * ``eval_fn(model) -> dict`` and ``monitor_fn(model, step) -> dict`` run every ``eval_every`` steps
-      and at the end, under the training precision (``monitor_fn`` is where win-rate monitoring plugs in).
-    """
+    * ``eval_fn(model) -> dict`` and ``monitor_fn(model, step) -> dict`` (win-rate monitoring) run every
+      ``eval_every`` steps and at the end, under the training precision;
+    * ``objective``: what ``loss_sum`` optimises beyond the settings (DPO's β, weights): resuming checks it."""
     if not examples:
         raise ValueError("no training examples (check the skip report of the data step)")
     acc = accelerator or make_accelerator(settings)
+    state = {"settings": asdict(settings), "run": run_identity(model, examples, objective)}  # before any wrapping
     speed_and_memory_options(model, settings)
     per_epoch, total = plan_steps(len(examples), settings)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -208,7 +210,7 @@ def train(
     scheduler = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_with_warmup(s, total, warmup))
     wrapped, opt = acc.prepare(model, opt)
     acc.register_for_checkpointing(scheduler)
-    step, history = _restore(acc, Path(run_dir), settings, resume, total)
+    step, history = _restore(acc, Path(run_dir), state, resume, total)
     _announce(acc, len(examples), per_epoch, total, warmup, settings)
     log = _Progress(acc, total, step, progress)
     while step < total:
@@ -225,34 +227,53 @@ def train(
         if settings.eval_every and step % settings.eval_every == 0 and step < total:
             history += _evaluate(acc, model, step, eval_fn, monitor_fn)
         if settings.save_every and step % settings.save_every == 0 and step < total:
-            checkpoints.save(acc, run_dir, step, {"history": history, "settings": asdict(settings)})
+            checkpoints.save(acc, run_dir, step, {"history": history, **state})
     log.close()
     if not any(r["step"] == total and "loss" not in r for r in history):  # final eval, once
         history += _evaluate(acc, model, total, eval_fn, monitor_fn)
-    checkpoints.save(acc, run_dir, total, {"history": history, "settings": asdict(settings)})
+    checkpoints.save(acc, run_dir, total, {"history": history, **state})
     if acc.is_main_process:
         atomic_write_text(Path(run_dir) / "history.json", json.dumps(history, indent=1))
     return history
 
 
-def _restore(acc, run_dir: Path, settings: TrainSettings, resume: bool, total: int) -> tuple[int, list]:
-    """(step, history) of the last checkpoint, or (0, []) for a fresh run (old checkpoints removed)."""
+def start_weights_sample(model) -> list[bytes]:
+    """A sample of the weights training starts from (the first bytes of six tensors; LoRA adapters left out:
+    they start at random, and with them off the model is the start model and DPO's reference)."""
+    params = [p for name, p in model.named_parameters() if "lora_" not in name]
+    return [p.detach().float().cpu().numpy().tobytes()[:4096] for p in params[:4] + params[-2:]]
+
+
+def run_identity(model, examples: list, objective: dict | None = None) -> str:
+    """What a checkpoint must match besides the settings: the examples' token ids and labels (precomputed
+    reference log-probs left out: they follow from the start weights), the start weights and the objective."""
+    tokens = [{k: v for k, v in e.items() if not k.startswith("ref_")} for e in examples]
+    return fingerprint(tokens, objective, *start_weights_sample(model))
+
+
+def _restore(acc, run_dir: Path, state: dict, resume: bool, total: int) -> tuple[int, list]:
+    """(step, history) of the last checkpoint, or (0, []) for a fresh run (old checkpoints removed). A checkpoint
+    of another run (``state``: settings and :func:`run_identity`) is refused, never resumed."""
     ckpt = checkpoints.latest(run_dir) if resume else None
     if not resume and acc.is_main_process and run_dir.exists():
         shutil.rmtree(run_dir)  # a fresh run: old checkpoints must not be mixed in
     acc.wait_for_everyone()
     if ckpt is None:
         return 0, []
-    saved = json.loads((ckpt / "state.json").read_text()).get("settings")
-    if saved != asdict(settings):
-        raise ValueError(
-            f"{ckpt} was written with other settings ({saved}); "
-            "pass resume=False (or a new out_dir) to start this run from scratch"
-        )
-    state = checkpoints.load(acc, ckpt)
-    if acc.is_main_process:
-        print(f"Resumed from {ckpt} at step {state['step']}/{total}")
-    return state["step"], state["history"]
+    saved = json.loads((ckpt / "state.json").read_text())
+    if saved.get("settings") != state["settings"]:
+        differs = f"other settings ({saved.get('settings')})"
+    elif saved.get("run", state["run"]) != state["run"]:  # checkpoints older than this check carry no "run"
+        differs = "another run: other examples, start weights (a model trained in this kernel?) or objective (β, ...)"
+    else:
+        loaded = checkpoints.load(acc, ckpt)
+        if acc.is_main_process:
+            print(f"Resumed from {ckpt} at step {loaded['step']}/{total}")
+        return loaded["step"], loaded["history"]
+    raise ValueError(
+        f"{ckpt} was written with {differs}; to train this run from scratch pass resume=False (in a notebook: "
+        "run = {'resume': False}), a new out_dir or another run name"
+    )
 
 
 def _announce(acc, n: int, per_epoch: int, total: int, warmup: int, settings: TrainSettings) -> None:

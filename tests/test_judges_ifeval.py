@@ -199,3 +199,26 @@ def test_every_ifeval_dev_row_constructs():
     assert sum(len(r.checkers) for r in judge.rows) == sum(len(r["instruction_id_list"]) for r in rows)
     scores = judge.score([r["prompt"] for r in rows], ["A plain answer."] * len(rows))
     assert all(0.0 <= s <= 1.0 for s in scores)
+
+
+def test_instruction_rates_count_prompts_and_followed_share_of_every_response():
+    rows = [
+        {"prompt": "q1", "instruction_id_list": ["punctuation:no_comma", "change_case:english_lowercase"]},
+        {"prompt": "q2", "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]},
+    ]
+    samples = [["the cat sat, then it slept", "the cat sat on the mat", "The Cat Sat On The Mat"], ["x y"]]
+    rates = judges.instruction_rates(rows, samples)
+    expected = {}  # the same shares from check_instruction, one response at a time
+    for row, texts in zip(rows, samples):
+        for iid in row["instruction_id_list"]:
+            expected.setdefault(iid, []).extend(check_instruction(iid, {}, row["prompt"], t) for t in texts)
+    assert rates == {
+        iid: {"prompts": sum(iid in r["instruction_id_list"] for r in rows), "followed": sum(v) / len(v)}
+        for iid, v in expected.items()
+    }
+    assert rates["punctuation:no_comma"] == {"prompts": 2, "followed": 0.75}
+    assert rates["change_case:english_lowercase"] == {"prompts": 1, "followed": pytest.approx(2 / 3)}
+    with pytest.raises(ValueError, match="2 rows but 1 response lists"):
+        judges.instruction_rates(rows, samples[:1])
+    with pytest.raises(ValueError, match="row 1: unknown instruction id"):
+        judges.instruction_rates([rows[0], {"prompt": "q3", "instruction_id_list": ["no:such"]}], samples)

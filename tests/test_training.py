@@ -143,6 +143,27 @@ def test_resume_with_other_settings_is_refused(tmp_path, tiny, tokenizer):
         )
 
 
+def test_a_finished_dpo_run_resumes_only_as_the_same_run(tmp_path, tokenizer, mini_dir):
+    """A rerun with another β, other pairs or another start model must not pick up the old run's last
+    checkpoint (it would return the old model as if trained anew); the same run resumes at its end."""
+    from sfdpo_helpers import data, dpo, training
+    from sfdpo_helpers.models import tiny_model
+
+    pairs = data.load_pairs(str(mini_dir))[0][:4]
+    settings = training.TrainSettings(lr=1e-3, max_steps=1, batch_size=2, micro_batch_size=2)
+
+    def rerun(objective=None, rows=pairs, seed=0):
+        model = training.add_lora(tiny_model(tokenizer, seed=seed), r=4)
+        return dpo.train_dpo(model, tokenizer, rows, settings, tmp_path, objective, ref_cache_dir=tmp_path,
+                             progress=False)[0]  # fmt: skip
+
+    first = rerun()
+    assert rerun(dpo.DPOSettings(beta=0.1)) == first  # the same run: resumed at its last step, nothing trained
+    for other in ({"objective": dpo.DPOSettings(beta=0.5)}, {"rows": pairs[:2]}, {"seed": 1}):
+        with pytest.raises(ValueError, match="another run: other examples, start weights"):
+            rerun(**other)
+
+
 def test_out_of_memory_names_the_parameters_to_lower(tmp_path, tiny, tokenizer):
     from sfdpo_helpers import training
     from sfdpo_helpers.collators import SFTCollator, tokenize_example

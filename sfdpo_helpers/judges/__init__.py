@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 from .api import NVIDIA_BASE_URL, NVIDIA_REWARD_MODEL, ApiJudge, MissingApiKeyError, parse_reward
-from .ifeval import VerifiableJudge, check_instruction, evaluate, supported_instructions
+from .ifeval import VerifiableJudge, check_instruction, evaluate, instruction_rates, supported_instructions
 from .reward_model import SMALL_REWARD_MODEL, ModelDoesNotFitError, RewardModelJudge, choose_placement
 from .self_judge import SelfJudge, agreement_rate
 from .sentences import sentence_splitter_source, split_sentences
@@ -43,6 +43,7 @@ __all__ = [
     "agreement_rate",
     "check_instruction",
     "evaluate",
+    "instruction_rates",
     "supported_instructions",
     "sentence_splitter_source",
     "split_sentences",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -188,6 +189,23 @@ def evaluate(rows: Iterable[Mapping], responses: Sequence[str]) -> dict[str, Any
         "n_instructions": n_ins,
         "per_instruction": dict(sorted(per_instruction.items())),
         "per_prompt": per_prompt,
+    }
+
+
+def instruction_rates(rows: Sequence[Mapping], responses: Sequence[Sequence[str]]) -> dict[str, dict[str, float]]:
+    """Per instruction id: how many of ``rows`` carry it (``prompts``) and the share of their responses that
+    follow it, strict (``followed``). ``responses`` holds one list per row: a greedy answer, or a prompt's 8
+    samples (then ``followed`` says how often the model *can* follow it, what best-of-8 has to work with)."""
+    compiled = _compile_rows(rows)
+    if len(compiled) != len(responses):
+        raise ValueError(f"{len(compiled)} rows but {len(responses)} response lists")
+    flat = evaluate(
+        [row for row, texts in zip(compiled, responses) for _ in texts], [t for ts in responses for t in ts]
+    )
+    carried = Counter(iid for row in compiled for iid in set(row.ids))
+    return {
+        iid: {"prompts": carried[iid], "followed": counts["strict"] / counts["total"]}
+        for iid, counts in flat["per_instruction"].items()
     }
 
 
