@@ -3,6 +3,7 @@
     python scripts/self_improvement_dev.py runs/main                          # the recipe the main job runs
     python scripts/self_improvement_dev.py runs/main --per-category 16 --epochs 1
     python scripts/self_improvement_dev.py runs/main --khaki-eta 0.99 --epochs 1
+    python scripts/self_improvement_dev.py runs/main --dpop-weight 1          # DPO-Positive (notebook 04's term)
 
 Reads a finished main job of the offline profile (its RS-DPO3 model and data; decoding as that profile sets
 it) and does what notebooks 06 and 07 do, on the two categories notebook 06 picked: new prompts from the
