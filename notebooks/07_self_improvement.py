@@ -63,7 +63,7 @@ cross_judge = True  # evaluate also with a second judge (verifiable <-> self)
 khaki_prompts = 8  # the original RS-DPO rule on the first prompts' 8 answers (0: skip)
 khaki_tau = 0.1  # with a verifiable judge rewards are fractions of instructions followed: tau is small
 khaki_eta = 0.85
-dpop_weight = 0.0  # λ_P: DPO-Positive in the self-improvement rounds (0: plain DPO, the study's)
+round_dpop_weight = 0.0  # λ_P: DPO-Positive in the self-improvement rounds (0: plain DPO, the study's)
 
 # %% [markdown]
 # ## 1. One prompt's 8 answers, scored, and the pair they make
@@ -141,7 +141,7 @@ for round_ in range(1, rounds + 1):
         round_,
         beta,
         rewards=scored if round_ == 1 else None,
-        dpop_weight=dpop_weight,
+        dpop_weight=round_dpop_weight,
     )
     if path is None:
         print("no preference left to learn from: stopping")
@@ -210,9 +210,10 @@ if "selfimprove1" in paths:
 # %%
 if "selfimprove1" in paths:
     tokenizer = models.load_tokenizer(paths["rsdpo3"])
-    lengths = {n: answers.length_summary(tokenizer, cat_answers[n], cfg.max_new_tokens) for n in ("rsdpo3", last)}
+    lengths = {n: answers.token_lengths(tokenizer, cat_answers[n]) for n in ("rsdpo3", last)}
+    summary = {n: answers.length_summary(lengths[n], cfg.max_new_tokens) for n in lengths}
     display(Markdown(f"Answers to these held-out prompts (greedy, cap {cfg.max_new_tokens} new tokens):"))
-    display(pd.DataFrame(lengths).T.round(2))
+    display(plots.save_table(pd.DataFrame(summary).T.round(2), cfg.figures / "07_answer_lengths"))
     if all(r.get("instruction_id_list") for r in cat_rows + new_rows):
         held = {n: judges.instruction_rates(cat_rows, [[a] for a in cat_answers[n]]) for n in ("rsdpo3", last)}
         drawn = judges.instruction_rates(new_rows, [texts_p for _, texts_p in shown])
@@ -231,6 +232,12 @@ if "selfimprove1" in paths:
             ]
         ).sort_values(["held-out prompts", "new prompts"], ascending=False, ignore_index=True)
         display(plots.save_table(per_instruction.round(2), cfg.figures / "07_what_limits_it"))
+        lost, gained = judges.changed_instructions(cat_rows, cat_answers["rsdpo3"], cat_answers[last])
+        cut = sum(answers.reached_cap(lengths[last][i], cfg.max_new_tokens) for i, _ in lost)
+        print(
+            f"{last} no longer follows {len(lost)} instructions that rsdpo3 followed ({cut} of them in answers cut "
+            f"off at the cap) and newly follows {len(gained)}"
+        )
 
 # %% [markdown]
 # ## 6. Best-of-n check
@@ -286,6 +293,7 @@ if cross_judge and (other_kind == "self" or all(r.get("instruction_id_list") for
 # - **Medium:** run two rounds (`rounds = 2`). Does the second round still find preferences?
 # - **Medium:** lower `khaki_eta` to 0.6: how many more pairs, and how close are their two answers?
 # - **Medium:** if section 5 shows longer answers after the round, train it with the DPO-Positive term
-#   (`dpop_weight = 1.0`, as in notebook 04): does the chosen answer's likelihood, held up, keep the length too?
+#   (`round_dpop_weight = 1.0` with `run = {"resume": False}`: the plain round's checkpoint belongs to another
+#   run): does the chosen answer's likelihood, held up, keep the length too?
 # - **Hard:** replace "a random one of the bottom 3" by "the worst" (`pairs.select_best_and_bottom3`) and
 #   compare the win rates: which rejected answer teaches more?

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from sfdpo_helpers import data, dpo, models, pairs, pipeline, settings, stages, winrate
+from sfdpo_helpers import answers, data, dpo, models, pairs, pipeline, settings, stages, winrate
 
 KHAKI_TAU = 0.1  # notebook 07's khaki_tau: rewards are fractions of instructions followed
 
@@ -84,9 +84,15 @@ def main(argv: list[str] | None = None) -> None:
 
     dev_prompts = [r["prompt"] for r in dev]
     dev_judge = pipeline.judge(cfg, dev)
-    new = dev_judge.score(dev_prompts, pipeline.model_answers(cfg, cfg.model_path(f"dev_si_{tag}"), dev_prompts))
-    old = dev_judge.score(dev_prompts, pipeline.model_answers(cfg, start, dev_prompts))
+    texts = {
+        f"dev_si_{tag}": pipeline.model_answers(cfg, cfg.model_path(f"dev_si_{tag}"), dev_prompts),
+        "rsdpo3": pipeline.model_answers(cfg, start, dev_prompts),
+    }
+    new, old = (dev_judge.score(dev_prompts, answers_) for answers_ in texts.values())
     print(winrate.verdict(winrate.win_rate(new, old, model=f"dev_si_{tag}", baseline="rsdpo3", seed=cfg.seed)))
+    for name, answers_ in texts.items():  # DPO on a few pairs can lengthen answers into the cap (notebook 07, §5)
+        lengths = answers.token_lengths(tokenizer, answers_)
+        print(f"{name}: {answers.length_summary(lengths, cfg.max_new_tokens)}")
 
 
 if __name__ == "__main__":

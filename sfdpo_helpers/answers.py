@@ -101,15 +101,22 @@ def model_answers(
     )
 
 
-def length_summary(tokenizer, texts: list[str], max_new_tokens: int) -> dict[str, float]:
-    """Median answer length in tokens and the share of answers that ran into the generation cap.
+def token_lengths(tokenizer, texts: list[str]) -> list[int]:
+    """Each answer's length in tokens, encoded again (no special tokens)."""
+    return [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
 
-    An answer reached the cap when its text, encoded again, has at least ``max_new_tokens − 2`` tokens
-    (decoding drops special tokens and encoding may merge or split one at the end: capped answers of the
-    demo come back as 94–96 tokens, the uncapped ones below 94 almost always)."""
-    if not texts:
+
+def reached_cap(n_tokens: int, max_new_tokens: int) -> bool:
+    """Whether an answer of ``n_tokens`` (encoded again) ran into the generation cap: at least
+    ``max_new_tokens − 2``, since decoding drops special tokens and encoding may merge or split one at the end
+    (capped answers of the demo come back as 94–96 tokens, the others below 94 almost always)."""
+    return n_tokens >= max_new_tokens - 2
+
+
+def length_summary(lengths: list[int], max_new_tokens: int) -> dict[str, float]:
+    """Median answer length in tokens and the share of answers that ran into the cap (:func:`reached_cap`)."""
+    if not lengths:
         raise ValueError("no answers to measure")
-    lengths = sorted(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts)
-    middle = len(lengths) // 2
-    median = lengths[middle] if len(lengths) % 2 else (lengths[middle - 1] + lengths[middle]) / 2
-    return {"median tokens": median, "at the cap": sum(n >= max_new_tokens - 2 for n in lengths) / len(lengths)}
+    ordered, middle = sorted(lengths), len(lengths) // 2
+    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return {"median tokens": median, "at the cap": sum(reached_cap(n, max_new_tokens) for n in lengths) / len(lengths)}

@@ -6,7 +6,8 @@ own) and writes executed notebooks to ``<out_dir>/executed/``, data, checkpoints
 ``<out_dir>``, figures to ``figures/``, then the results summary ``<out_dir>/results.md``.
 
 ``-p NAME VALUE`` changes a run setting (``-p base_model tiny``, ``-p dpo.lr 1e-6``) or a notebook
-parameter (``-p beta 0.5``: every notebook that has it); ``--only 01 02`` runs a subset; ``--grid``
+parameter (``-p beta 0.5``: every notebook that has it; on an ``out_dir`` with a finished run add
+``-p resume False``, since a checkpoint resumes only its own run); ``--only 01 02`` runs a subset; ``--grid``
 runs the chosen notebooks once per combination, e.g. the β × learning-rate sweep of DPO::
 
     python -m sfdpo_helpers.main --only 04 --grid beta=0.1,0.5 --grid dpo.lr=1e-4,4e-4

@@ -18,6 +18,7 @@ RNG: a run killed at any point resumes from its last checkpoint to bitwise the s
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import shutil
@@ -201,7 +202,7 @@ def train(
     if not examples:
         raise ValueError("no training examples (check the skip report of the data step)")
     acc = accelerator or make_accelerator(settings)
-    state = {"settings": asdict(settings), "run": run_identity(model, examples, objective)}  # before any wrapping
+    state = {"settings": asdict(settings), "run": run_identity(model, examples, objective, acc.mixed_precision)}
     speed_and_memory_options(model, settings)
     per_epoch, total = plan_steps(len(examples), settings)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -244,11 +245,17 @@ def start_weights_sample(model) -> list[bytes]:
     return [p.detach().float().cpu().numpy().tobytes()[:4096] for p in params[:4] + params[-2:]]
 
 
-def run_identity(model, examples: list, objective: dict | None = None) -> str:
-    """What a checkpoint must match besides the settings: the examples' token ids and labels (precomputed
-    reference log-probs left out: they follow from the start weights), the start weights and the objective."""
-    tokens = [{k: v for k, v in e.items() if not k.startswith("ref_")} for e in examples]
-    return fingerprint(tokens, objective, *start_weights_sample(model))
+def run_identity(model, examples: list, objective: dict | None = None, precision: str = "no") -> str:
+    """What a checkpoint must match besides the settings: every field of every example except precomputed
+    reference log-probs (``ref_*``: they follow from the start weights and the precision, both checked), the
+    start weights, the objective and the precision the run resolved (``auto`` differs between GPUs). Computed
+    before any wrapping of the model and hashed example by example (a large dataset is not copied)."""
+    examples_hash = hashlib.sha256()
+    for e in examples:
+        examples_hash.update(
+            json.dumps({k: v for k, v in e.items() if not k.startswith("ref_")}, sort_keys=True).encode()
+        )
+    return fingerprint(examples_hash.hexdigest(), objective, precision, *start_weights_sample(model))
 
 
 def _restore(acc, run_dir: Path, state: dict, resume: bool, total: int) -> tuple[int, list]:
@@ -271,8 +278,9 @@ def _restore(acc, run_dir: Path, state: dict, resume: bool, total: int) -> tuple
             print(f"Resumed from {ckpt} at step {loaded['step']}/{total}")
         return loaded["step"], loaded["history"]
     raise ValueError(
-        f"{ckpt} was written with {differs}; to train this run from scratch pass resume=False (in a notebook: "
-        "run = {'resume': False}), a new out_dir or another run name"
+        f"{ckpt} was written with {differs}. To train this run from scratch add resume: false to the run settings "
+        "(a notebook's run = {'resume': False} for the default 'auto', {'profile': 'study', 'resume': False} for "
+        "another profile; the main job's -p resume False) or use a new out_dir"
     )
 
 

@@ -42,3 +42,15 @@ def test_batch_and_shard_sizes_must_be_positive(tmp_path, sizes):
     batch_size, shard_size = sizes
     with pytest.raises(ValueError, match="batch_size must be positive"):
         answers.model_answers("tiny", PROMPTS, tmp_path, max_new_tokens=3, batch_size=batch_size, shard_size=shard_size)
+
+
+def test_lengths_median_and_the_cap(tokenizer):
+    texts = ["a", "a b c", "a b c d e f g h"]
+    lengths = answers.token_lengths(tokenizer, texts)
+    assert lengths == [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
+    cap = lengths[1] + 2  # the middle answer is 2 tokens short of the cap: it reached it
+    assert [answers.reached_cap(n, cap) for n in lengths] == [n >= lengths[1] for n in lengths]
+    assert answers.length_summary(lengths, cap) == {"median tokens": lengths[1], "at the cap": 2 / 3}
+    assert answers.length_summary([3, 10], 100) == {"median tokens": 6.5, "at the cap": 0.0}
+    with pytest.raises(ValueError, match="no answers"):
+        answers.length_summary([], 96)

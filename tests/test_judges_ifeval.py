@@ -222,3 +222,15 @@ def test_instruction_rates_count_prompts_and_followed_share_of_every_response():
         judges.instruction_rates(rows, samples[:1])
     with pytest.raises(ValueError, match="row 1: unknown instruction id"):
         judges.instruction_rates([rows[0], {"prompt": "q3", "instruction_id_list": ["no:such"]}], samples)
+
+
+def test_changed_instructions_lists_lost_and_gained_per_row():
+    rows = [
+        {"prompt": "q1", "instruction_id_list": ["punctuation:no_comma", "startend:quotation"]},
+        {"prompt": "q2", "instruction_id_list": ["punctuation:no_comma"]},
+    ]
+    before, after = ['"a, b"', "a b"], ["a b", "a, b"]
+    lost, gained = judges.changed_instructions(rows, before, after)
+    assert lost == [(0, "startend:quotation"), (1, "punctuation:no_comma")]
+    assert gained == [(0, "punctuation:no_comma")]
+    assert judges.changed_instructions(rows, before, before) == ([], [])

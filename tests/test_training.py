@@ -1,5 +1,6 @@
 """Resume equals uninterrupted (after a real SIGKILL), the 2-process run equals 1 process, NaN stops."""
 
+import json
 import os
 import random
 import signal
@@ -152,16 +153,22 @@ def test_a_finished_dpo_run_resumes_only_as_the_same_run(tmp_path, tokenizer, mi
     pairs = data.load_pairs(str(mini_dir))[0][:4]
     settings = training.TrainSettings(lr=1e-3, max_steps=1, batch_size=2, micro_batch_size=2)
 
-    def rerun(objective=None, rows=pairs, seed=0):
-        model = training.add_lora(tiny_model(tokenizer, seed=seed), r=4)
+    def rerun(objective=None, rows=pairs, seed=0, lora_seed=0):
+        model = tiny_model(tokenizer, seed=seed)
+        torch.manual_seed(lora_seed)  # LoRA's random start is not part of the run's identity
+        model = training.add_lora(model, r=4)
         return dpo.train_dpo(model, tokenizer, rows, settings, tmp_path, objective, ref_cache_dir=tmp_path,
                              progress=False)[0]  # fmt: skip
 
     first = rerun()
-    assert rerun(dpo.DPOSettings(beta=0.1)) == first  # the same run: resumed at its last step, nothing trained
+    assert rerun(dpo.DPOSettings(beta=0.1), lora_seed=7) == first  # the same run: resumed at its end, not trained
     for other in ({"objective": dpo.DPOSettings(beta=0.5)}, {"rows": pairs[:2]}, {"seed": 1}):
         with pytest.raises(ValueError, match="another run: other examples, start weights"):
             rerun(**other)
+
+    state = next(tmp_path.glob("step-*/state.json"))  # a checkpoint written before runs had an identity
+    state.write_text(json.dumps({k: v for k, v in json.loads(state.read_text()).items() if k != "run"}))
+    assert rerun(dpo.DPOSettings(beta=0.5)) == first  # is resumed as before (nothing to check it against)
 
 
 def test_out_of_memory_names_the_parameters_to_lower(tmp_path, tiny, tokenizer):

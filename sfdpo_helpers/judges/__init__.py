@@ -26,7 +26,14 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 from .api import NVIDIA_BASE_URL, NVIDIA_REWARD_MODEL, ApiJudge, MissingApiKeyError, parse_reward
-from .ifeval import VerifiableJudge, check_instruction, evaluate, instruction_rates, supported_instructions
+from .ifeval import (
+    VerifiableJudge,
+    changed_instructions,
+    check_instruction,
+    evaluate,
+    instruction_rates,
+    supported_instructions,
+)
 from .reward_model import SMALL_REWARD_MODEL, ModelDoesNotFitError, RewardModelJudge, choose_placement
 from .self_judge import SelfJudge, agreement_rate
 from .sentences import sentence_splitter_source, split_sentences
@@ -41,6 +48,7 @@ __all__ = [
     "ApiJudge",
     "SelfJudge",
     "agreement_rate",
+    "changed_instructions",
     "check_instruction",
     "evaluate",
     "instruction_rates",

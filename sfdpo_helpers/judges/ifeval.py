@@ -209,6 +209,17 @@ def instruction_rates(rows: Sequence[Mapping], responses: Sequence[Sequence[str]
     }
 
 
+def changed_instructions(
+    rows: Sequence[Mapping], before: Sequence[str], after: Sequence[str]
+) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """(lost, gained): the (row index, instruction id) of every instruction that the ``before`` answer follows
+    and the ``after`` answer does not, and the reverse (strict checks; answers aligned with ``rows``)."""
+    old, new = evaluate(rows, before)["per_prompt"], evaluate(rows, after)["per_prompt"]
+    flips = [(i, iid, was, now) for i, (b, a) in enumerate(zip(old, new))
+             for iid, was, now in zip(b["instruction_id_list"], b["strict"], a["strict"]) if was != now]  # fmt: skip
+    return [(i, iid) for i, iid, was, _ in flips if was], [(i, iid) for i, iid, was, _ in flips if not was]
+
+
 class VerifiableJudge:
     """Offline judge: the share of a prompt's IFEval instructions a response follows.
 
