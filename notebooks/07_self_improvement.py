@@ -209,8 +209,7 @@ if "selfimprove1" in paths:
 
 # %%
 if "selfimprove1" in paths:
-    tokenizer = models.load_tokenizer(paths["rsdpo3"])
-    lengths = {n: answers.token_lengths(tokenizer, cat_answers[n]) for n in ("rsdpo3", last)}
+    lengths = {n: answers.token_lengths(start_tokenizer, cat_answers[n]) for n in ("rsdpo3", last)}
     summary = {n: answers.length_summary(lengths[n], cfg.max_new_tokens) for n in lengths}
     display(Markdown(f"Answers to these held-out prompts (greedy, cap {cfg.max_new_tokens} new tokens):"))
     display(plots.save_table(pd.DataFrame(summary).T.round(2), cfg.figures / "07_answer_lengths"))

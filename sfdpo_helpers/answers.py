@@ -9,6 +9,7 @@ file), so retraining a model into the same folder never reuses stale answers.
 from __future__ import annotations
 
 import os
+import statistics
 from pathlib import Path
 
 from . import sampling
@@ -117,6 +118,5 @@ def length_summary(lengths: list[int], max_new_tokens: int) -> dict[str, float]:
     """Median answer length in tokens and the share of answers that ran into the cap (:func:`reached_cap`)."""
     if not lengths:
         raise ValueError("no answers to measure")
-    ordered, middle = sorted(lengths), len(lengths) // 2
-    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-    return {"median tokens": median, "at the cap": sum(reached_cap(n, max_new_tokens) for n in lengths) / len(lengths)}
+    capped = sum(reached_cap(n, max_new_tokens) for n in lengths)
+    return {"median tokens": statistics.median(lengths), "at the cap": capped / len(lengths)}
