@@ -75,7 +75,7 @@ pd.concat([tokens.iloc[start - 6 : start + 6], tokens.iloc[-3:]])  # the prompt/
 # checkpoint. Interrupt it at any time: running the cell again resumes from the last checkpoint.
 
 # %%
-policy = training.add_lora(models.load_model(cfg.base_model), r=cfg.lora_r)
+policy = training.add_lora(models.load_model(cfg.base_model), r=cfg.lora_r, seed=cfg.seed)
 held_out = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_monitor_prompts, cfg.seed + 1)
 judge = pipeline.judge(cfg, held_out, self_judge=cfg.base_model)  # the self-judge: the untrained base
 prompts = [r["prompt"] for r in held_out]

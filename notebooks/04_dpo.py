@@ -86,7 +86,7 @@ cfg = settings.setup(run, globals())
 pipeline.ensure_data(cfg)
 start = pipeline.require_model(cfg, "sft")
 tokenizer = models.load_tokenizer(start)
-policy = training.add_lora(models.load_model(start), r=cfg.lora_r)
+policy = training.add_lora(models.load_model(start), r=cfg.lora_r, seed=cfg.seed)
 all_pairs = data.read_jsonl(cfg.data_dir / "pairs_train.jsonl")
 held_out, train_pairs = all_pairs[: cfg.n_eval_examples], all_pairs[cfg.n_eval_examples :][: cfg.dpo.max_examples]
 print(f"{len(train_pairs)} training pairs, {len(held_out)} held-out pairs")

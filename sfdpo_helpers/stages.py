@@ -40,7 +40,7 @@ def dpo_run(
     (a run shown for its curves, not used later).
     """
     model, tokenizer = loaded or (models.load_model(start), models.load_tokenizer(start))
-    policy = training.add_lora(model, r=cfg.lora_r)
+    policy = training.add_lora(model, r=cfg.lora_r, seed=cfg.seed)
     settings = cfg.train_settings(stage, eval_every=eval_every)
     history, report = dpo.train_dpo(
         policy, tokenizer, train_pairs, settings, cfg.out / "checkpoints" / name, objective,

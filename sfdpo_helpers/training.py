@@ -352,11 +352,14 @@ def save_model(model, tokenizer, out_dir: str | Path):
     return model
 
 
-def add_lora(model, r: int = 16, alpha: int = 32, dropout: float = 0.0):
+def add_lora(model, r: int = 16, alpha: int = 32, dropout: float = 0.0, seed: int = 0):
     """Wrap ``model`` with LoRA adapters on every attention and MLP projection (``r=0``: no LoRA).
 
     With LoRA the frozen base *is* the reference model: ``with model.disable_adapter():`` gives π_ref
-    at no extra memory.
+    at no extra memory. The adapters' random start (A at random, B = 0) is drawn from ``seed`` on a forked
+    generator: the same for every run with that seed, whatever the kernel ran before (sampling reseeds the global
+    generator, so an interrupted notebook that reads its samples back would otherwise start from other
+    adapters), and the global generator is left as it was.
     """
     if r <= 0:
         return model
@@ -364,6 +367,10 @@ def add_lora(model, r: int = 16, alpha: int = 32, dropout: float = 0.0):
 
     targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
     config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets, task_type="CAUSAL_LM")
-    with warnings.catch_warnings():  # peft reads transformers' deprecated is_gradient_checkpointing: not ours to fix
+    device = next(model.parameters()).device  # the adapters are drawn there: fork that device's generator
+    cuda = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+    with warnings.catch_warnings(), torch.random.fork_rng(devices=cuda):
+        # peft reads transformers' deprecated is_gradient_checkpointing: not ours to fix
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        torch.manual_seed(seed)
         return get_peft_model(model, config)

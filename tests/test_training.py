@@ -155,8 +155,7 @@ def test_a_finished_dpo_run_resumes_only_as_the_same_run(tmp_path, tokenizer, mi
 
     def rerun(objective=None, rows=pairs, seed=0, lora_seed=0):
         model = tiny_model(tokenizer, seed=seed)
-        torch.manual_seed(lora_seed)  # LoRA's random start is not part of the run's identity
-        model = training.add_lora(model, r=4)
+        model = training.add_lora(model, r=4, seed=lora_seed)  # LoRA's random start is not part of the identity
         return dpo.train_dpo(model, tokenizer, rows, settings, tmp_path, objective, ref_cache_dir=tmp_path,
                              progress=False)[0]  # fmt: skip
 
@@ -169,6 +168,25 @@ def test_a_finished_dpo_run_resumes_only_as_the_same_run(tmp_path, tokenizer, mi
     state = next(tmp_path.glob("step-*/state.json"))  # a checkpoint written before runs had an identity
     state.write_text(json.dumps({k: v for k, v in json.loads(state.read_text()).items() if k != "run"}))
     assert rerun(dpo.DPOSettings(beta=0.5)) == first  # is resumed as before (nothing to check it against)
+
+
+def test_lora_start_follows_its_seed_not_the_global_generator(tiny):
+    """An interrupted notebook reads its samples back instead of drawing them (which reseeds torch's global
+    generator); the adapters it then trains must start where the uninterrupted run's did."""
+    import copy
+
+    from sfdpo_helpers import training
+
+    def adapters(seed, global_seed):
+        torch.manual_seed(global_seed)
+        before = torch.random.get_rng_state()
+        model = training.add_lora(copy.deepcopy(tiny), r=4, seed=seed)
+        assert torch.equal(torch.random.get_rng_state(), before)  # the global generator is left as it was
+        return {n: p.detach().clone() for n, p in model.named_parameters() if "lora_A" in n}
+
+    first = adapters(seed=0, global_seed=1)
+    assert first and all(torch.equal(first[n], p) for n, p in adapters(seed=0, global_seed=2).items())
+    assert not any(torch.equal(first[n], p) for n, p in adapters(seed=1, global_seed=1).items())
 
 
 def test_out_of_memory_names_the_parameters_to_lower(tmp_path, tiny, tokenizer):
