@@ -369,8 +369,7 @@ def add_lora(model, r: int = 16, alpha: int = 32, dropout: float = 0.0, seed: in
     config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets, task_type="CAUSAL_LM")
     device = next(model.parameters()).device  # the adapters are drawn there: fork and seed that device only
     accelerator = torch.get_device_module(device.type) if device.type != "cpu" else None
-    forked = [device.index if device.index is not None else accelerator.current_device()] if accelerator else []
-    with warnings.catch_warnings(), torch.random.fork_rng(forked, device_type=device.type):
+    with warnings.catch_warnings(), torch.random.fork_rng([device] if accelerator else [], device_type=device.type):
         # peft reads transformers' deprecated is_gradient_checkpointing: not ours to fix
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
         torch.default_generator.manual_seed(seed)  # the CPU generator, and the model's device's below
