@@ -68,6 +68,8 @@ pd.Series(categories).value_counts()
 
 # %% [markdown]
 # ## 2. Loss rate of DPO against SFT, per category (the study's Figure 11)
+# Below the table, what the ranking can tell: ties at the cut, whether any interval lies above ½, and how far
+# from ½ a picked category's loss rate must be for its n to see it.
 
 # %%
 judge = pipeline.judge(cfg, rows, self_judge=sft_path)
@@ -87,6 +89,7 @@ bars = [
 plots.win_rate_bars(bars, cfg.figures / "06_category_loss_rates.png", "loss rate of DPO vs SFT by category")
 weak = curriculum.weakest(table.to_dict("records"), n_weakest, min_prompts_per_category)
 print("weakest categories:", weak)
+print(curriculum.ranking_note(table.to_dict("records"), weak))
 
 # %% [markdown]
 # ## 3. New prompts for the weakest categories

@@ -14,6 +14,7 @@ categories. Offline:
 
 from __future__ import annotations
 
+import math
 import random
 import re
 
@@ -189,6 +190,46 @@ def weakest(rows: list[dict], k: int = 2, min_n: int = 5) -> list[str]:
     eligible = [r for r in rows if r["n"] >= min_n]
     ranked = eligible + [r for r in rows if r["n"] < min_n]
     return [r["category"] for r in ranked[:k]]
+
+
+def ranking_note(rows: list[dict], picked: list[str]) -> str:
+    """How far the ranking behind ``picked`` (from :func:`weakest`) can be trusted, in sentences a notebook prints:
+    the categories left out at the same loss rate as the last one picked, whether any category's 95% CI lies above
+    ½ (the model loses there beyond chance) and how far from ½ a picked category's loss rate must be to be seen at
+    its n and ties (:func:`~sfdpo_helpers.winrate.minimum_detectable_effect`)."""
+    from .winrate import minimum_detectable_effect
+
+    if not picked:
+        return ""
+    by = {r["category"]: r for r in rows}
+    last = by[picked[-1]]["loss_rate"]
+    tied = [r["category"] for r in rows if r["category"] not in picked and abs(r["loss_rate"] - last) < 1e-9]
+    notes = []
+    if tied:
+        notes.append(
+            f"{', '.join(tied)} {'has' if len(tied) == 1 else 'have'} the same loss rate ({last:.3f}) as "
+            f"{picked[-1]}: the tie went to the category with more prompts, then by name."
+        )
+    above = [r["category"] for r in rows if r["ci_low"] > 0.5]
+    if above:
+        notes.append(
+            f"The 95% CI of the loss rate lies above ½ for {', '.join(above)}: the model loses there beyond chance."
+        )
+    else:
+        mde = {c: minimum_detectable_effect(by[c]["n"], by[c]["ties"] / by[c]["n"]) for c in picked}
+        seen = [f"½ ± {mde[c]:.2f} for {c} (n = {by[c]['n']})" for c in picked if math.isfinite(mde[c])]
+        tied_all = [c for c in picked if not math.isfinite(mde[c])]
+        notes.append(
+            "No category's 95% CI lies above ½, so this ranking may be chance"
+            + (f": at these n and ties a loss rate is detectable only outside {' and '.join(seen)}" if seen else "")
+            + (f"; every prompt of {' and '.join(tied_all)} tied" if tied_all else "")
+            + " (α = 0.05, power 0.8)."
+        )
+    if max(r["loss_rate"] for r in rows) <= 0.5:
+        notes.append(
+            "In no category does the model lose more often than it wins: the weakest are where it gained least."
+        )
+    return " ".join(notes)
 
 
 def _normalise(text: str) -> str:
