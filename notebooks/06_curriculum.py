@@ -89,7 +89,7 @@ bars = [
 plots.win_rate_bars(bars, cfg.figures / "06_category_loss_rates.png", "loss rate of DPO vs SFT by category")
 weak = curriculum.weakest(table.to_dict("records"), n_weakest, min_prompts_per_category)
 print("weakest categories:", weak)
-print(curriculum.ranking_note(table.to_dict("records"), weak))
+print(curriculum.ranking_note(table.to_dict("records"), weak, min_prompts_per_category))
 
 # %% [markdown]
 # ## 3. New prompts for the weakest categories

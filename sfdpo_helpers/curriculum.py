@@ -192,11 +192,13 @@ def weakest(rows: list[dict], k: int = 2, min_n: int = 5) -> list[str]:
     return [r["category"] for r in ranked[:k]]
 
 
-def ranking_note(rows: list[dict], picked: list[str]) -> str:
+def ranking_note(rows: list[dict], picked: list[str], min_n: int = 5) -> str:
     """How far the ranking behind ``picked`` (from :func:`weakest`) can be trusted, in sentences a notebook prints:
-    the categories left out at the same loss rate as the last one picked, whether any category's 95% CI lies above
-    ½ (the model loses there beyond chance) and how far from ½ a picked category's loss rate must be to be seen at
-    its n and ties (:func:`~sfdpo_helpers.winrate.minimum_detectable_effect`)."""
+    the categories left out with a higher loss rate (fewer than ``min_n`` prompts) or the same one as the last one
+    picked; whether the 95% CI of a category with ``min_n`` prompts or more lies above ½ (the model loses there
+    beyond chance; the bootstrap CI of one or two prompts means nothing); how far from ½ a picked category's loss
+    rate must be to be seen at its n and ties (:func:`.winrate.minimum_detectable_effect`).
+    """
     from .winrate import minimum_detectable_effect
 
     if not picked:
@@ -204,13 +206,16 @@ def ranking_note(rows: list[dict], picked: list[str]) -> str:
     by = {r["category"]: r for r in rows}
     last = by[picked[-1]]["loss_rate"]
     tied = [r["category"] for r in rows if r["category"] not in picked and abs(r["loss_rate"] - last) < 1e-9]
-    notes = []
+    skipped = [r for r in rows if r["category"] not in picked and r["loss_rate"] > last + 1e-9]
+    notes = [
+        f"{r['category']} loses more often, but n = {r['n']} is under the {min_n} prompts to rank." for r in skipped
+    ]
     if tied:
         notes.append(
             f"{', '.join(tied)} {'has' if len(tied) == 1 else 'have'} the same loss rate ({last:.3f}) as "
             f"{picked[-1]}: the tie went to the category with more prompts, then by name."
         )
-    above = [r["category"] for r in rows if r["ci_low"] > 0.5]
+    above = [r["category"] for r in rows if r["n"] >= min_n and r["ci_low"] > 0.5]
     if above:
         notes.append(
             f"The 95% CI of the loss rate lies above ½ for {', '.join(above)}: the model loses there beyond chance."
@@ -220,7 +225,7 @@ def ranking_note(rows: list[dict], picked: list[str]) -> str:
         seen = [f"½ ± {mde[c]:.2f} for {c} (n = {by[c]['n']})" for c in picked if math.isfinite(mde[c])]
         tied_all = [c for c in picked if not math.isfinite(mde[c])]
         notes.append(
-            "No category's 95% CI lies above ½, so this ranking may be chance"
+            f"No 95% CI of a category with {min_n} prompts or more lies above ½, so this ranking may be chance"
             + (f": at these n and ties a loss rate is detectable only outside {' and '.join(seen)}" if seen else "")
             + (f"; every prompt of {' and '.join(tied_all)} tied" if tied_all else "")
             + " (α = 0.05, power 0.8)."

@@ -100,23 +100,26 @@ def test_ranking_note_names_ties_and_what_the_categories_could_show():
     from sfdpo_helpers.curriculum import loss_rates, ranking_note, weakest
 
     # math loses 3 of 4, writing ties all 4, poetry (2 prompts) loses 1 wins 1 (= writing's 0.5), chat wins all
-    cats = ["math"] * 4 + ["writing"] * 4 + ["poetry"] * 2 + ["chat"] * 4
-    model = [0, 0, 0, 1] + [1] * 4 + [0, 1] + [1] * 4
-    ref = [1, 1, 1, 0] + [1] * 4 + [1, 0] + [0] * 4
+    # and tiny loses its only prompt: a higher loss rate, but too few prompts to be ranked (min_n = 3)
+    cats = ["math"] * 4 + ["writing"] * 4 + ["poetry"] * 2 + ["chat"] * 4 + ["tiny"]
+    model = [0, 0, 0, 1] + [1] * 4 + [0, 1] + [1] * 4 + [0]
+    ref = [1, 1, 1, 0] + [1] * 4 + [1, 0] + [0] * 4 + [1]
     rows = loss_rates(model, ref, cats)
     picked = weakest(rows, k=2, min_n=3)
-    note = ranking_note(rows, picked)
+    note = ranking_note(rows, picked, min_n=3)
     assert picked == ["math", "writing"]
     assert "poetry has the same loss rate (0.500) as writing" in note
+    assert "tiny loses more often, but n = 1 is under the 3 prompts to rank" in note and "math loses" not in note
     mde_math = (1.959964 + 0.841621) * math.sqrt(1 / 4) / math.sqrt(4)  # no ties at n = 4
-    assert "No category's 95% CI lies above ½" in note and f"½ ± {mde_math:.2f} for math (n = 4)" in note
+    assert "No 95% CI of a category with 3 prompts or more lies above ½" in note  # tiny's [1, 1]: one prompt
+    assert f"½ ± {mde_math:.2f} for math (n = 4)" in note
     assert "every prompt of writing tied" in note
     assert "gained least" not in note  # math loses more often than it wins
 
     # a category lost on all 12 prompts: its CI lies above ½; and one where the model never does worse
     many = ["bad"] * 12 + ["fine"] * 4
     rows = loss_rates([0] * 12 + [1, 1, 1, 0], [1] * 12 + [1, 1, 0, 0], many)
-    assert "lies above ½ for bad" in ranking_note(rows, weakest(rows, k=1, min_n=3))
+    assert "lies above ½ for bad" in ranking_note(rows, weakest(rows, k=1, min_n=3), min_n=3)
     rows = loss_rates([1, 1, 1, 0], [1, 1, 0, 0], ["fine"] * 4)
     note = ranking_note(rows, ["fine"])
     assert "gained least" in note and "same loss rate" not in note and ranking_note(rows, []) == ""
