@@ -80,16 +80,16 @@ scores = {
     )
     for name, path in {"sft": sft_path, "dpo": dpo_path}.items()
 }
-table = pd.DataFrame(curriculum.loss_rates(scores["dpo"], scores["sft"], categories, cfg.seed))
+records = curriculum.loss_rates(scores["dpo"], scores["sft"], categories, cfg.seed)  # worst first
+table = pd.DataFrame(records)
 display(plots.save_table(table.round(3), cfg.figures / "06_category_loss_rates"))
 bars = [
-    {"name": r["category"], "rate": r["loss_rate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"]}
-    for r in table.to_dict("records")
+    {"name": r["category"], "rate": r["loss_rate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"]} for r in records
 ]
 plots.win_rate_bars(bars, cfg.figures / "06_category_loss_rates.png", "loss rate of DPO vs SFT by category")
-weak = curriculum.weakest(table.to_dict("records"), n_weakest, min_prompts_per_category)
+weak = curriculum.weakest(records, n_weakest, min_prompts_per_category)
 print("weakest categories:", weak)
-print(curriculum.ranking_note(table.to_dict("records"), weak, min_prompts_per_category))
+print(curriculum.ranking_note(records, weak, min_prompts_per_category))
 
 # %% [markdown]
 # ## 3. New prompts for the weakest categories

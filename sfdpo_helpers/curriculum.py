@@ -18,7 +18,7 @@ import math
 import random
 import re
 
-from .winrate import win_rate
+from .winrate import minimum_detectable_effect, win_rate
 
 CATEGORIES = [
     "math_reasoning",
@@ -199,14 +199,12 @@ def ranking_note(rows: list[dict], picked: list[str], min_n: int = 5) -> str:
     beyond chance; the bootstrap CI of one or two prompts means nothing); how far from ½ a picked category's loss
     rate must be to be seen at its n and ties (:func:`.winrate.minimum_detectable_effect`).
     """
-    from .winrate import minimum_detectable_effect
-
     if not picked:
         return ""
     by = {r["category"]: r for r in rows}
     last = by[picked[-1]]["loss_rate"]
     tied = [r["category"] for r in rows if r["category"] not in picked and abs(r["loss_rate"] - last) < 1e-9]
-    skipped = [r for r in rows if r["category"] not in picked and r["loss_rate"] > last + 1e-9]
+    skipped = [r for r in rows if r["category"] not in picked and r["n"] < min_n and r["loss_rate"] > last + 1e-9]
     notes = [
         f"{r['category']} loses more often, but n = {r['n']} is under the {min_n} prompts to rank." for r in skipped
     ]
