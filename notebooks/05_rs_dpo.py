@@ -71,12 +71,13 @@ samples = sampling.sample_to_shards(
     sft_policy,
     tokenizer,
     [p["prompt"] for p in dataset_pairs],
-    cfg.out / "samples" / f"rs_dpo-shards-of-{cfg.gen_batch_size}",  # a shard is one generation batch
+    pipeline.shards_folder(cfg, "rs_dpo", cfg.gen_batch_size),  # a shard is one generation batch
     shard_size=cfg.gen_batch_size,
     seed=cfg.seed,
     temperature=sample_temperature,
     max_new_tokens=cfg.max_new_tokens,
     batch_size=cfg.gen_batch_size,
+    precision=cfg.mixed_precision,
 )
 row = dataset_pairs[0]
 by_hand, _ = pairs.rs_dpo_pairs([row], [samples[0]["responses"][0]])

@@ -255,6 +255,7 @@ if best_of_n:
         max_new_tokens=cfg.max_new_tokens,
         batch_size=cfg.gen_batch_size,
         seed=cfg.seed,
+        precision=cfg.mixed_precision,
     )
     drawn_scores = [eval_judge.score([p] * len(d), d) for p, d in zip(few, drawn)]
     sft_scores = scores["sft"][:best_of_prompts]

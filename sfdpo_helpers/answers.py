@@ -36,9 +36,14 @@ def _shard_size(batch_size: int, shard_size: int | None) -> int:
     return shard_size or batch_size
 
 
-def _folder(cache_dir, name: str, prompts: list[str], max_new_tokens: int, temperature: float, seed: int, shard: int):
-    """The cache folder of these answers: the model's name and a fingerprint of everything they depend on."""
-    settings = {"max_new_tokens": max_new_tokens, "temperature": temperature, "seed": seed, "shard": shard}
+def _folder(cache_dir, name: str, prompts: list[str], max_new_tokens: int, temperature: float, seed: int, shard: int,
+            precision: str = "auto"):  # fmt: skip
+    """The cache folder of these answers: the model's name and a fingerprint of everything they depend on
+    (the precision as resolved on this machine: bf16 and fp32 decoding differ)."""
+    from .models import mixed_precision
+
+    settings = {"max_new_tokens": max_new_tokens, "temperature": temperature, "seed": seed, "shard": shard,
+                "precision": mixed_precision(precision)}  # fmt: skip
     key = fingerprint(str(name), prompts, settings, *_weights_sample(str(name)))
     return Path(cache_dir) / f"{Path(name).name}-{key}"
 
@@ -54,6 +59,7 @@ def cached_answers(
     batch_size: int = 32,
     seed: int = 0,
     shard_size: int | None = None,
+    precision: str = "auto",
 ) -> list[str]:
     """One answer per prompt from ``model`` (greedy unless ``temperature``), cached under ``cache_dir``.
 
@@ -66,12 +72,13 @@ def cached_answers(
         model,
         tokenizer,
         prompts,
-        _folder(cache_dir, name, prompts, max_new_tokens, temperature, seed, shard_size),
+        _folder(cache_dir, name, prompts, max_new_tokens, temperature, seed, shard_size, precision),
         shard_size=shard_size,
         seed=seed,
         max_new_tokens=max_new_tokens,
         temperature=temperature,
         batch_size=batch_size,
+        precision=precision,
     )
     return [r["responses"][0] for r in rows]
 
@@ -84,6 +91,7 @@ def model_answers(
     batch_size: int = 32,
     seed: int = 0,
     shard_size: int | None = None,
+    precision: str = "auto",
 ) -> list[str]:
     """Greedy answers of the model saved at ``model_path`` (or ``embedded``/``tiny``/a hub id), cached.
 
@@ -92,13 +100,13 @@ def model_answers(
     from . import models
 
     shard_size = _shard_size(batch_size, shard_size)
-    folder = _folder(cache_dir, model_path, prompts, max_new_tokens, 0.0, seed, shard_size)
+    folder = _folder(cache_dir, model_path, prompts, max_new_tokens, 0.0, seed, shard_size, precision)
     shards = range(-(-len(prompts) // shard_size))  # sampling.sample_to_shards names them shard-00000.jsonl, ...
     model = tokenizer = None
     if not all((folder / f"shard-{n:05d}.jsonl").exists() for n in shards):
         model, tokenizer = models.load_model(model_path), models.load_tokenizer(model_path)
     return cached_answers(
-        model, tokenizer, prompts, cache_dir, model_path, max_new_tokens, 0.0, batch_size, seed, shard_size
+        model, tokenizer, prompts, cache_dir, model_path, max_new_tokens, 0.0, batch_size, seed, shard_size, precision
     )
 
 

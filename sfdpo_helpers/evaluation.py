@@ -13,12 +13,15 @@ from .answers import model_answers
 
 
 def ifeval_report(
-    model_path: str, rows: list[dict], cache_dir, max_new_tokens: int = 256, batch_size: int = 32
-) -> dict:
-    """IFEval's four accuracies of a model (greedy decoding, the model's own chat template)."""
+    model_path: str, rows: list[dict], cache_dir, max_new_tokens: int = 256, batch_size: int = 32,
+    precision: str = "auto",
+) -> dict:  # fmt: skip
+    """IFEval's four accuracies of a model (greedy decoding, the model's own chat template, in ``precision``:
+    "auto" as in training, "no" for fp32)."""
     from .judges import evaluate
 
-    answers = model_answers(model_path, [r["prompt"] for r in rows], cache_dir, max_new_tokens, batch_size)
+    prompts = [r["prompt"] for r in rows]
+    answers = model_answers(model_path, prompts, cache_dir, max_new_tokens, batch_size, precision=precision)
     return evaluate(rows, answers)
 
 
@@ -27,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     from . import data
+    from .models import PRECISIONS, mixed_precision
 
     ap = argparse.ArgumentParser(
         description="IFEval-style accuracies of a model on a JSONL of IFEval-schema prompts "
@@ -38,15 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-new-tokens", type=int, default=256)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--cache", default="runs/ifeval_answers", help="answers are cached here (resumable shards)")
+    ap.add_argument("--precision", default="auto", choices=PRECISIONS, help="decoding precision (no: fp32)")
     args = ap.parse_args(argv)
     rows = data.read_jsonl(args.prompts)[: args.n]
-    report = ifeval_report(args.model, rows, args.cache, args.max_new_tokens, args.batch_size)
+    report = ifeval_report(args.model, rows, args.cache, args.max_new_tokens, args.batch_size, args.precision)
     summary = {k: v for k, v in report.items() if isinstance(v, (int, float))}
-    print(
-        json.dumps(
-            {"model": args.model, "prompts": args.prompts, "max_new_tokens": args.max_new_tokens, **summary}, indent=1
-        )
-    )
+    settings = {"max_new_tokens": args.max_new_tokens, "precision": mixed_precision(args.precision)}
+    print(json.dumps({"model": args.model, "prompts": args.prompts, **settings, **summary}, indent=1))
     return 0
 
 

@@ -80,7 +80,16 @@ def new_prompts(cfg: RunSettings, pool: list[dict], categories: list[str], n_per
 def model_answers(cfg: RunSettings, path: str, prompts: list[str]) -> list[str]:
     """The run's greedy answers of the model at ``path`` to ``prompts``: generated once (the run's decoding
     settings), cached in ``out_dir/responses`` and shared by every notebook and the results summary."""
-    return answers.model_answers(path, prompts, cfg.out / "responses", cfg.max_new_tokens, cfg.gen_batch_size, cfg.seed)
+    return answers.model_answers(
+        path, prompts, cfg.out / "responses", cfg.max_new_tokens, cfg.gen_batch_size, cfg.seed,
+        precision=cfg.mixed_precision,
+    )  # fmt: skip
+
+
+def shards_folder(cfg: RunSettings, name: str, shard_size: int) -> Path:
+    """``out_dir/samples/<name>-<precision>-shards-of-<n>``: sampled shards, resumable only with the same shard
+    size and the same resolved precision (bf16 and fp32 sampling differ)."""
+    return cfg.out / "samples" / f"{name}-{models.mixed_precision(cfg.mixed_precision)}-shards-of-{shard_size}"
 
 
 _FROZEN: dict = {}

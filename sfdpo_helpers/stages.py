@@ -91,15 +91,16 @@ def _judged_at_the_end(cfg: RunSettings, name: str, history: list[dict], judge, 
             "win_rate_ci_low": result.ci_low, "win_rate_ci_high": result.ci_high}  # fmt: skip
 
 
-def eight_samples(cfg: RunSettings, model, tokenizer, prompts: list[str], folder, seed: int) -> list[list[dict]]:
+def eight_samples(cfg: RunSettings, model, tokenizer, prompts: list[str], name: str, seed: int) -> list[list[dict]]:
     """The study's 8 samples per prompt (2 at T=0.2, 3 at T=0.7, 3 at T=1.2, drawn in the same batches), in
-    resumable shards (a shard: the prompts whose 8 samples fill one generation batch)."""
+    resumable shards in :func:`pipeline.shards_folder` (a shard: the prompts whose 8 samples fill one generation
+    batch)."""
     temperatures = sampling.schedule_temperatures(sampling.STUDY_SCHEDULE)
     shard = max(1, cfg.gen_batch_size // len(temperatures))
     rows = sampling.sample_to_shards(
-        model, tokenizer, prompts, folder / f"schedule-shards-of-{shard}", shard_size=shard, seed=seed,
+        model, tokenizer, prompts, pipeline.shards_folder(cfg, name, shard), shard_size=shard, seed=seed,
         k=len(temperatures), temperature=temperatures, max_new_tokens=cfg.max_new_tokens,
-        batch_size=cfg.gen_batch_size,
+        batch_size=cfg.gen_batch_size, precision=cfg.mixed_precision,
     )  # fmt: skip
     return sampling.with_temperatures(temperatures, [row["responses"] for row in rows])
 
@@ -112,9 +113,7 @@ def score_samples(judge, prompts: list[str], samples: list[list[str]]) -> list[l
 def self_improvement_samples(cfg: RunSettings, model, tokenizer, prompts: list[str], round_: int):
     """Round ``round_``'s 8 samples per prompt from ``model`` (cached: notebook 07 shows them, the round reuses
     them)."""
-    return eight_samples(
-        cfg, model, tokenizer, prompts, cfg.out / "samples" / f"selfimprove{round_}", cfg.seed + round_
-    )
+    return eight_samples(cfg, model, tokenizer, prompts, f"selfimprove{round_}", cfg.seed + round_)
 
 
 def self_improvement_round(

@@ -37,6 +37,15 @@ def test_new_weights_in_the_same_folder_are_never_answered_from_the_cache(tmp_pa
     assert len(list((tmp_path / "cache").iterdir())) == 2
 
 
+def test_bf16_and_fp32_answers_are_cached_apart(tmp_path, monkeypatch):
+    monkeypatch.setattr(models, "cpu_has_native_bf16", lambda: True)  # "auto" is bf16 on this CPU
+    auto = answers.model_answers("tiny", PROMPTS, tmp_path, max_new_tokens=3, batch_size=8)
+    fp32 = answers.model_answers("tiny", PROMPTS, tmp_path, max_new_tokens=3, batch_size=8, precision="no")
+    bf16 = answers.model_answers("tiny", PROMPTS, tmp_path, max_new_tokens=3, batch_size=8, precision="bf16")
+    assert len(list(tmp_path.iterdir())) == 2  # "auto" resolved to bf16: the same folder as "bf16"
+    assert auto == bf16 and len(fp32) == len(PROMPTS)
+
+
 @pytest.mark.parametrize("sizes", [(0, None), (-1, None), (2, 0), (2, -3)])
 def test_batch_and_shard_sizes_must_be_positive(tmp_path, sizes):
     batch_size, shard_size = sizes

@@ -57,3 +57,10 @@ def test_gpu_check_runs_without_datasets_and_trl():
     assert "TRL: not importable, skipped" in out
     assert "ratio DPO smoltalk sfdpo packed / TRL DPOTrainer: n/a (TRL DPOTrainer skipped)" in out
     assert ("SFT", "smoltalk", "sfdpo packed") in measured(out)
+
+
+def test_cpu_precision_bench_prints_both_precisions_and_the_ratios():
+    argv = ["--model", "tiny", "--repeats", "1", "--rows", "2", "--tokens", "16", "--prompts", "2", "--new-tokens", "3"]
+    out = run([sys.executable, str(ROOT / "bench" / "cpu_precision.py"), *argv])
+    for task in ("train", "decode"):
+        assert re.search(rf"^{task}\s+no\s*:.*\n{task}\s+bf16:.*\n{task}\s+bf16 / fp32 speed: [\d.]+x$", out, re.M), out

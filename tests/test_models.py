@@ -70,9 +70,12 @@ def test_ampere_and_newer_get_bf16(monkeypatch, capability):
     assert models.mixed_precision("auto") == "bf16"
 
 
-def test_cpu_gets_no_mixed_precision_and_explicit_choices_are_checked(monkeypatch):
+def test_cpu_gets_bf16_only_where_it_is_native_and_explicit_choices_are_checked(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(models, "cpu_has_native_bf16", lambda: False)  # most laptops: bf16 emulated, slower
     assert models.mixed_precision() == "no" and models.best_device() == "cpu"
+    monkeypatch.setattr(models, "cpu_has_native_bf16", lambda: True)  # AVX512-BF16 or AMX
+    assert models.mixed_precision() == "bf16"
     assert models.mixed_precision("bf16") == "bf16" and models.mixed_precision("no") == "no"
     with pytest.raises(ValueError, match="mixed_precision must be one of .*got 'fp32'"):
         models.mixed_precision("fp32")
@@ -82,10 +85,16 @@ def test_cpu_gets_no_mixed_precision_and_explicit_choices_are_checked(monkeypatc
     assert models.mixed_precision("bf16") == "bf16"  # an explicit choice passes through
 
 
-def test_autocast_is_a_no_op_on_cpu_and_half_precision_on_gpu(monkeypatch):
+def test_autocast_on_cpu_is_bf16_where_native_and_half_precision_on_gpu(monkeypatch):
     import contextlib
 
+    monkeypatch.setattr(models, "cpu_has_native_bf16", lambda: False)
     assert isinstance(models.autocast("auto", device="cpu"), contextlib.nullcontext)
+    assert models.autocast("bf16", device="cpu").fast_dtype == torch.bfloat16  # asked for: given
+    monkeypatch.setattr(models, "cpu_has_native_bf16", lambda: True)
+    native = models.autocast("auto", device="cpu")
+    assert native.device == "cpu" and native.fast_dtype == torch.bfloat16
+    assert isinstance(models.autocast("no", device="cpu"), contextlib.nullcontext)
     fake_gpu(monkeypatch, (7, 5))
     assert isinstance(models.autocast("no", device="cuda"), contextlib.nullcontext)
     with warnings.catch_warnings():

@@ -60,8 +60,8 @@ def test_rewards_of_another_shape_are_refused(run):
 def test_eight_samples_follow_the_study_schedule_and_are_drawn_once(run, tokenizer):
     cfg, start, _ = run
     model = tiny_model(tokenizer, seed=0)
-    out = stages.eight_samples(cfg, model, tokenizer, PROMPTS, cfg.out / "eight", seed=1)
+    out = stages.eight_samples(cfg, model, tokenizer, PROMPTS, "eight", seed=1)
     assert [[s["temperature"] for s in row] for row in out] == [[0.2, 0.2, 0.7, 0.7, 0.7, 1.2, 1.2, 1.2]] * 2
     assert all(isinstance(s["response"], str) for row in out for s in row)
     other = tiny_model(tokenizer, seed=1)  # other weights: only a cache hit gives the same answers
-    assert stages.eight_samples(cfg, other, tokenizer, PROMPTS, cfg.out / "eight", seed=1) == out
+    assert stages.eight_samples(cfg, other, tokenizer, PROMPTS, "eight", seed=1) == out
