@@ -79,7 +79,9 @@ policy = training.add_lora(models.load_model(cfg.base_model), r=cfg.lora_r, seed
 held_out = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_monitor_prompts, cfg.seed + 1)
 judge = pipeline.judge(cfg, held_out, self_judge=cfg.base_model)  # the self-judge: the untrained base
 prompts = [r["prompt"] for r in held_out]
-monitor_fn = monitor.vs_start_model(policy, tokenizer, prompts, judge, cfg.monitor_max_new_tokens, cfg.gen_batch_size)
+monitor_fn = monitor.vs_start_model(
+    policy, tokenizer, prompts, judge, cfg.monitor_max_new_tokens, cfg.gen_batch_size, cfg.mixed_precision
+)
 settings_sft = cfg.train_settings("sft", eval_every=cfg.monitor_every)
 history, reports = sft.train_sft(
     policy,

@@ -126,7 +126,9 @@ display(Code(inspect.getsource(losses.dpo_family_loss), language="python"))
 rows = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_monitor_prompts, cfg.seed + 1)
 judge = pipeline.judge(cfg, rows, self_judge=start)  # the self-judge: the SFT model, frozen
 prompts = [r["prompt"] for r in rows]
-monitor_fn = monitor.vs_start_model(policy, tokenizer, prompts, judge, cfg.monitor_max_new_tokens, cfg.gen_batch_size)
+monitor_fn = monitor.vs_start_model(
+    policy, tokenizer, prompts, judge, cfg.monitor_max_new_tokens, cfg.gen_batch_size, cfg.mixed_precision
+)
 objective = dpo.DPOSettings(beta=beta, kl_weight=kl_weight)
 history, report = dpo.train_dpo(
     policy,

@@ -79,9 +79,7 @@ class RunSettings:
     # model and training
     base_model: str = "embedded"
     lora_r: int = 16  # 0: full fine-tuning
-    mixed_precision: str = (
-        "auto"  # bf16 on GPUs of capability >= 8 and CPUs with native bf16, fp16 on older GPUs, else fp32
-    )
+    mixed_precision: str = "auto"  # bf16 on GPUs of capability >= 8 and CPUs with native bf16; fp16 on a T4
     gradient_checkpointing: bool = False
     compile: bool = False
     packing: bool = False  # training micro-batches without padding (bench/gpu_check.py measures when it pays)

@@ -72,7 +72,7 @@ def rs_dpo_mixtures(
         if every:  # intermediate points; the last one is judged below, on the saved model's cached answers
 
             def monitor(policy, tokenizer, total=total):
-                args = (cfg.max_new_tokens, cfg.gen_batch_size, total)
+                args = (cfg.max_new_tokens, cfg.gen_batch_size, total, cfg.mixed_precision)
                 return win_rate_monitor(tokenizer, prompts, judge, opponent_answers, *args)
 
         print(f"--- {name}: {fraction:.0%} rejection-sampled pairs, {len(mixed)} pairs")

@@ -41,3 +41,21 @@ def test_the_start_model_monitor_is_off_without_prompts(tiny, tokenizer):
 def test_against_the_start_model_the_untrained_model_ties(tiny, tokenizer):
     monitor = vs_start_model(tiny, tokenizer, PROMPTS, LengthJudge(), max_new_tokens=4, batch_size=2)
     assert monitor(tiny, step=0)["win_rate"] == 0.5  # greedy decoding: the same answers, all ties
+
+
+def test_the_monitors_decode_in_the_runs_precision(tiny, tokenizer, monkeypatch):
+    from sfdpo_helpers import models, sampling
+
+    monkeypatch.setattr(models, "cpu_has_native_bf16", lambda: True)  # "auto" would decode in bf16 here
+    seen = []
+    real_generate = sampling.generate
+
+    def generate(*args, **kwargs):
+        out = real_generate(*args, **kwargs)
+        seen.append(kwargs.get("precision"))
+        return out
+
+    monkeypatch.setattr(sampling, "generate", generate)
+    monitor = vs_start_model(tiny, tokenizer, PROMPTS, LengthJudge(), 3, 2, precision="no")
+    monitor(tiny, step=1)
+    assert seen == ["no", "no"]  # the start model's answers and the policy's
