@@ -195,7 +195,8 @@ def test_greedy_is_plain_argmax_whatever_the_models_generation_config(qwen):
     assert config.repetition_penalty == 1.1 and config.do_sample and config.top_k == 20
     ends = {tok.convert_tokens_to_ids("<|im_end|>"), tok.convert_tokens_to_ids("<|endoftext|>")}
     assert set(sampling.end_ids(model, tok)) == ends
-    got = sampling.generate(model, tok, PROMPTS, temperature=0.0, max_new_tokens=12, batch_size=4)
+    # fp32 like the hand-written argmax ("auto" is bf16 on CPUs that have it, where near-ties may flip)
+    got = sampling.generate(model, tok, PROMPTS, temperature=0.0, max_new_tokens=12, batch_size=4, precision="no")
     expected = [text(tok, argmax_ids(model, tok, p, 12, ends)) for p in PROMPTS]
     assert all(expected) and got == [[e] for e in expected]
     # the model's own settings (penalty 1.1) decode differently: this test would catch them leaking in
@@ -222,10 +223,11 @@ def test_stops_at_either_end_id(qwen):
 
     ids = sampling._prompt_ids(tok, PROMPTS)
     order = sorted(range(len(PROMPTS)), key=lambda i: len(ids[i]))  # the batch's row order
-    free = sampling.generate(model, tok, PROMPTS, temperature=0.0, max_new_tokens=10, batch_size=8)
+    fp32 = {"temperature": 0.0, "max_new_tokens": 10, "batch_size": 8, "precision": "no"}  # as argmax_ids
+    free = sampling.generate(model, tok, PROMPTS, **fp32)
     handle = model.lm_head.register_forward_hook(boost)
     try:
-        got = sampling.generate(model, tok, PROMPTS, temperature=0.0, max_new_tokens=10, batch_size=8)
+        got = sampling.generate(model, tok, PROMPTS, **fp32)
     finally:
         handle.remove()
     for row, (step, _) in forced.items():
