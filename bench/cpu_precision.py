@@ -2,8 +2,9 @@
 backward of one micro-batch) and greedy decoding with ``sampling.generate``. Why ``mixed_precision: auto``
 picks bf16 on CPUs with native bf16 matmuls (``models.cpu_has_native_bf16``) and fp32 elsewhere.
 
-The two precisions alternate, ``--repeats`` times each after one warm-up, so a drift of the machine's speed
-hits both alike; the ratio line compares their medians.
+Decoding speed is rows × new tokens per second (the budget, whether or not a row ended early: both precisions
+get the same prompts). The two precisions alternate, ``--repeats`` times each after one warm-up, so a drift of
+the machine's speed hits both alike; the ratio line compares their medians.
 
     python bench/cpu_precision.py                     # embedded SmolLM2-135M: about 3 minutes on 2 cores
     python bench/cpu_precision.py --model tiny --repeats 1 --rows 2 --tokens 16 --new-tokens 4   # smoke
