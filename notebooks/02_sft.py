@@ -109,7 +109,8 @@ plots.curves(
 
 # %%
 policy = training.save_model(policy, tokenizer, cfg.model_path("sft"))
-answers = sampling.generate(policy, tokenizer, [r["prompt"] for r in eval_rows[:2]], max_new_tokens=64, temperature=0.0)
+shown = [r["prompt"] for r in eval_rows[:2]]
+answers = sampling.generate(policy, tokenizer, shown, max_new_tokens=64, temperature=0.0, precision=cfg.mixed_precision)
 for row, answer in zip(eval_rows[:2], answers):
     print("PROMPT:", row["prompt"][:300], "\nANSWER:", answer[0], "\n")
 
