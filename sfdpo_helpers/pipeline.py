@@ -8,6 +8,7 @@ naming the notebook to run first.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from . import answers, curriculum, data, models
@@ -36,12 +37,27 @@ def prepare_data(cfg: RunSettings, verbose: bool = True) -> dict:
 
 
 def ensure_data(cfg: RunSettings) -> Path:
-    """The run's data folder, rebuilt with notebook 01's defaults if a file is missing."""
+    """The run's data folder, rebuilt with notebook 01's defaults if a file is missing. A sandbox (an exercise,
+    ``reads_from`` set) builds its own data from its own settings and starts with copies of the run's caches."""
     missing = [f for f in DATA_FILES if not (cfg.data_dir / f).exists()]
     if missing:
         print(f"{', '.join(missing)} not in {cfg.data_dir}: preparing the data as notebook 01_data_prep does")
-        prepare_data(cfg)
+        prepare_data(cfg, verbose=not cfg.reads_from)
+    if cfg.reads_from:
+        copy_caches(Path(cfg.reads_from), cfg.out)
     return cfg.data_dir
+
+
+def copy_caches(run: Path, sandbox: Path) -> None:
+    """Copy a run's caches (reference log-probs, answers, samples) into a sandbox that has none yet. Every cache is
+    keyed by what determines its content (weights, settings, prompts), so a copy is only ever reused where it is
+    right, and it saves an exercise the minutes of recomputing what the run already knows."""
+    for name in ("responses", "samples"):
+        if (run / name).is_dir() and not (sandbox / name).exists():
+            shutil.copytree(run / name, sandbox / name)
+    for ref in (run / "data").glob("ref_logps-*.json"):
+        if not (sandbox / "data" / ref.name).exists():
+            shutil.copy2(ref, sandbox / "data" / ref.name)
 
 
 def require_model(cfg: RunSettings, name: str, override: str = "") -> str:
@@ -50,6 +66,8 @@ def require_model(cfg: RunSettings, name: str, override: str = "") -> str:
     if override:
         return override
     path = cfg.model_path(name)
+    if cfg.reads_from and not (Path(path) / "config.json").exists():  # a sandbox reads the run's models
+        path = str(Path(cfg.reads_from) / "models" / name)
     if not (Path(path) / "config.json").exists():
         notebook = MADE_BY.get(name, "the notebook that trains it")
         raise MissingStepError(
@@ -62,10 +80,46 @@ def require_file(cfg: RunSettings, name: str) -> Path:
     """A data file a later notebook made (e.g. notebook 06's curriculum prompts), else one line naming it."""
     __tracebackhide__ = True
     path = cfg.data_dir / name
+    if cfg.reads_from and not path.exists():  # a sandbox reads the run's files
+        path = Path(cfg.reads_from) / "data" / name
     if not path.exists():
         notebook = MADE_BY.get(name, "the notebook that writes it")
         raise MissingStepError(f"{path} not found: run notebook {notebook} first, with the same run settings")
     return path
+
+
+def record(cfg: RunSettings, notebook: str, **figures) -> dict:
+    """Write what notebook ``notebook`` found to ``out_dir/findings/<notebook>.json`` (merged with what it wrote
+    before) and return the whole record. The notebook's text quotes these figures, and an exercise's check
+    compares its sandbox's record with the run's."""
+    import json
+
+    from .files import atomic_write_text
+
+    path = cfg.out / "findings" / f"{notebook}.json"
+    found = {**(json.loads(path.read_text()) if path.exists() else {}), **figures}
+    atomic_write_text(path, json.dumps(found, indent=1, default=float))
+    return found
+
+
+def findings(out_dir: str | Path, notebook: str) -> dict:
+    """What notebook ``notebook`` recorded in the run at ``out_dir`` ({} when it has not run there)."""
+    import json
+
+    path = Path(out_dir) / "findings" / f"{notebook}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def history(cfg: RunSettings, name: str) -> list[dict]:
+    """The training history of run ``name`` (``checkpoints/<name>/history.json``; a sandbox falls back to the run's)."""
+    import json
+
+    path = cfg.out / "checkpoints" / name / "history.json"
+    if cfg.reads_from and not path.exists():
+        path = Path(cfg.reads_from) / "checkpoints" / name / "history.json"
+    if not path.exists():
+        raise MissingStepError(f"{path} not found: run notebook {MADE_BY.get(name, 'that trains it')} first")
+    return json.loads(path.read_text())
 
 
 def new_prompts(cfg: RunSettings, pool: list[dict], categories: list[str], n_per_category: int) -> list[dict]:

@@ -43,12 +43,17 @@ def length_histograms(lengths: dict, cutoffs: dict, path):
     save(fig, path)
 
 
+def _markers(n_points: int) -> dict:
+    """Markers where a line has few points: a curve of one point is a line of length zero, invisible without one."""
+    return {"marker": "o", "ms": 4 if n_points < 3 else 3} if n_points < 30 else {}
+
+
 def curves(history: list[dict], keys: list[str], path, title: str = "", labels: dict | None = None):
     """One panel per key: metric vs step (rows of ``history`` that have the key)."""
     fig, axes = plt.subplots(1, len(keys), figsize=(4.5 * len(keys), 3.2), squeeze=False)
     for ax, key in zip(axes[0], keys):
         rows = [r for r in history if key in r]
-        ax.plot([r["step"] for r in rows], [r[key] for r in rows], marker="o" if len(rows) < 30 else None, ms=3)
+        ax.plot([r["step"] for r in rows], [r[key] for r in rows], **_markers(len(rows)))
         ax.set(title=(labels or {}).get(key, key), xlabel="step")
         ax.grid(alpha=0.3)
     if title:
@@ -61,22 +66,23 @@ def overlay(histories: dict[str, list[dict]], key: str, path, title: str = ""):
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for name, history in histories.items():
         rows = [r for r in history if key in r]
-        ax.plot([r["step"] for r in rows], [r[key] for r in rows], label=name)
+        ax.plot([r["step"] for r in rows], [r[key] for r in rows], label=name, **_markers(len(rows)))
     ax.set(title=title or key, xlabel="step", ylabel=key)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     save(fig, path)
 
 
-def win_rate_bars(rows: list[dict], path, title: str = "win rate"):
-    """Bars of ``rate`` with 95% CI whiskers; ``rows`` have name, rate, ci_low, ci_high."""
+def win_rate_bars(rows: list[dict], path, title: str = "win rate", ylabel: str = "win rate"):
+    """Bars of ``rate`` with 95% CI whiskers; ``rows`` have name, rate, ci_low, ci_high (``ylabel``: what the rate
+    is, e.g. a loss rate)."""
     fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(rows), 3.4))
     names = [r["name"] for r in rows]
     rates = [r["rate"] for r in rows]
     err = [[r["rate"] - r["ci_low"] for r in rows], [r["ci_high"] - r["rate"] for r in rows]]
     ax.bar(names, rates, yerr=err, capsize=4, color="#55a868")
     ax.axhline(0.5, color="grey", ls="--", lw=1)
-    ax.set(ylim=(0, 1), ylabel="win rate", title=title)
+    ax.set(ylim=(0, 1), ylabel=ylabel, title=title)
     ax.tick_params(axis="x", rotation=20)
     save(fig, path)
 

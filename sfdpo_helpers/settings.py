@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import os
+import re
 import sys
 import typing
 from dataclasses import dataclass, field
@@ -64,6 +65,8 @@ class RunSettings:
     out_dir: str = ""  # "": runs/main in a checkout; on Colab, Google Drive when mounted
     figures_dir: str = ""  # "": figures/ in a checkout, else out_dir/figures
     seed: int = 0
+    reads_from: str = ""  # a finished run whose models and files this run reads when it has none of its own
+    # (an exercise's sandbox reads the main run: settings.exercise_settings)
     # data
     source: str = "demo"  # "demo" (shipped), "hub" (the datasets below: hub ids or hub-layout folders), or a folder
     # laid out like sfdpo_helpers/demo_data
@@ -92,8 +95,8 @@ class RunSettings:
     rs_dpo: Stage = field(default_factory=lambda: Stage(lr=1e-3, epochs=1.0, max_examples=48))
     self_improve: Stage = field(default_factory=lambda: Stage(lr=1e-3, epochs=3.0))
     # measuring during training
-    monitor_every: int = 10  # steps between eval loss / win-rate measurements (0: at the end only)
-    n_monitor_prompts: int = 8  # held-out prompts the win-rate monitor answers (0: no monitor)
+    monitor_every: int = 5  # steps between eval loss / win-rate measurements (0: at the end only)
+    n_monitor_prompts: int = 24  # held-out prompts the win-rate monitor answers (0: no monitor)
     rs_dpo_fractions: list = field(default_factory=lambda: [1.0, 0.1])  # self-sampled share: RS-DPO1 (, 2), 3
     judged_points: int = 1  # RS-DPO's win rate vs DPO, this many times per epoch (the study: 1/3, 2/3, 1)
     n_eval_examples: int = 16  # held-out SFT rows / preference pairs for the eval loss (and reward accuracy)
@@ -250,6 +253,19 @@ def on_colab() -> bool:
     return "google.colab" in sys.modules
 
 
+def mount_drive() -> bool:
+    """On Colab, mount Google Drive at /content/drive unless it is mounted (Colab asks for permission once per
+    runtime); True when the Drive folder is there. Every notebook runs in a fresh runtime and only Drive persists."""
+    if not COLAB_DRIVE.is_dir():
+        try:
+            from google.colab import drive
+
+            drive.mount("/content/drive")
+        except Exception as err:  # declined, or no Drive in this runtime: outputs stay in /content
+            print(f"Google Drive could not be mounted ({err})")
+    return COLAB_DRIVE.is_dir()
+
+
 def load(run: str | dict = "auto") -> RunSettings:
     """Settings from a profile name, a YAML file or a mapping (see the module docstring)."""
     if isinstance(run, str):
@@ -267,7 +283,7 @@ def _with_paths(cfg: RunSettings) -> RunSettings:
     """Fill empty ``out_dir``/``figures_dir``: a checkout's runs/ and figures/; on Colab, Google Drive."""
     if not cfg.out_dir:
         if on_colab():
-            drive = COLAB_DRIVE.is_dir()
+            drive = mount_drive()
             cfg.out_dir = str((COLAB_DRIVE / "sfdpo" if drive else Path("/content/sfdpo")) / "runs" / cfg.profile)
             if not drive:
                 print(
@@ -323,16 +339,34 @@ def check_injected(namespace: dict) -> None:
             raise ParameterError(f"parameter {name}={value!r} should be {type(default).__name__} like {default!r}")
 
 
-def setup(run: str | dict, namespace: dict | None = None) -> RunSettings:
-    """The line after a notebook's parameters: validated settings, output folders, seeded torch."""
+def exercise_settings(cfg: RunSettings, notebook: str, exercise: str) -> RunSettings:
+    """The settings of an exercise: the same run, but every output goes to a sandbox,
+    ``<out_dir>/exercises/<notebook>-<exercise>/`` (its own data, checkpoints, models, answers and figures), and
+    models or files it has not made are read from the run itself (``reads_from``). So an exercise never
+    overwrites what another notebook reads. Training in a sandbox starts afresh each time (``resume: False``):
+    the sandbox's checkpoints belong to the last try, which may have used other values."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", exercise) or ".." in exercise:
+        raise ParameterError(f"exercise={exercise!r}: a short name of letters, digits, '.', '-' or '_' (e.g. 'kl_on')")
+    folder = cfg.out / "exercises" / f"{notebook}-{exercise}"
+    return dataclasses.replace(
+        cfg, out_dir=str(folder), figures_dir=str(folder / "figures"), reads_from=cfg.out_dir, resume=False
+    )
+
+
+def setup(run: str | dict, namespace: dict | None = None, exercise: str = "", notebook: str = "") -> RunSettings:
+    """The line after a notebook's parameters: validated settings, output folders, seeded torch.
+    With ``exercise`` (a name), the run's sandbox for that exercise of ``notebook`` (:func:`exercise_settings`)."""
     import torch
 
     if namespace is not None:
         check_injected(namespace)
     cfg = load(run)
+    if exercise:
+        cfg = exercise_settings(cfg, notebook, exercise)
+        print(f"exercise {exercise!r}: outputs in the sandbox {cfg.out_dir}; the run in {cfg.reads_from} is only read")
     for folder in (cfg.out, cfg.data_dir, cfg.figures):
         folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
-    changed = {k: v for k, v in cfg.changed().items() if k not in ("out_dir", "figures_dir")}
+    changed = {k: v for k, v in cfg.changed().items() if k not in ("out_dir", "figures_dir", "reads_from")}
     print(f"run: profile {cfg.profile!r}, outputs in {cfg.out_dir}" + (f", changed: {changed}" if changed else ""))
     return cfg

