@@ -2,31 +2,34 @@
 every notebook and the results summary.
 
 The cache folder of a model is ``cache_dir/<model name>-<fingerprint>``; the fingerprint covers the
-prompts, the decoding settings and the model's weights (a sample of the bytes of its safetensors
-file), so retraining a model into the same folder never reuses stale answers.
+prompts, the decoding settings, the batch size, the precision and the model: its saved folder's files (a
+sample of the bytes of its safetensors file, its config and tokenizer files), or a sample of an in-memory
+model's parameters, so retraining a model into the same folder never reuses stale answers.
 """
 
 from __future__ import annotations
 
-import os
 import statistics
 from pathlib import Path
 
 from . import sampling
-from .files import fingerprint
+from .files import fingerprint, saved_model_sample
 
 
-def _weights_sample(name: str, n_blocks: int = 64, block: int = 1 << 16) -> list[bytes]:
-    """Evenly spaced blocks of a saved model's weight file (nothing for hub ids or ``embedded``)."""
-    files = sorted(Path(name).glob("*.safetensors")) if Path(name).is_dir() else []
-    sample = []
-    for path in files:
-        size = os.path.getsize(path)
-        with open(path, "rb") as f:
-            for i in range(n_blocks):
-                f.seek(i * max(0, size - block) // max(1, n_blocks - 1))
-                sample.append(f.read(block))
-    return sample
+def saved_model_key(name: str) -> str:
+    """The identity of a model given by name, without loading it: its folder's files
+    (:func:`files.saved_model_sample`: the weights, config, generation config and tokenizer) or, for a hub id,
+    ``tiny`` or ``embedded``, the name alone."""
+    return fingerprint(str(name), *saved_model_sample(str(name)))
+
+
+def model_key(model, tokenizer, name: str) -> str:
+    """The identity of the model answering: its saved folder's (:func:`saved_model_key`) when ``name`` is one,
+    else a fingerprint of the in-memory model and its tokenizer (:func:`sampling.model_fingerprint`: a model
+    trained in this kernel, or given any name, is never answered from another model's cache)."""
+    if Path(str(name)).is_dir() or model is None:
+        return saved_model_key(name)
+    return fingerprint(str(name), sampling.model_fingerprint(model, tokenizer))
 
 
 def _shard_size(batch_size: int, shard_size: int | None) -> int:
@@ -37,14 +40,16 @@ def _shard_size(batch_size: int, shard_size: int | None) -> int:
 
 
 def _folder(cache_dir, name: str, prompts: list[str], max_new_tokens: int, temperature: float, seed: int, shard: int,
-            precision: str = "auto"):  # fmt: skip
-    """The cache folder of these answers: the model's name and a fingerprint of everything they depend on
-    (the precision as resolved on this machine: bf16 and fp32 decoding differ)."""
+            precision: str = "auto", batch_size: int | None = None, model: str = ""):  # fmt: skip
+    """The cache folder of these answers: the model's name and a fingerprint of everything they depend on: the
+    model (``model``: :func:`model_key`, by default :func:`saved_model_key` of ``name``), the prompts, the
+    decoding settings, the batch size (it decides the batches' seeds and padding) and the precision as
+    resolved on this machine (bf16 and fp32 decoding differ)."""
     from .models import mixed_precision
 
-    settings = {"max_new_tokens": max_new_tokens, "temperature": temperature, "seed": seed, "shard": shard,
-                "precision": mixed_precision(precision)}  # fmt: skip
-    key = fingerprint(str(name), prompts, settings, *_weights_sample(str(name)))
+    settings = {"max_new_tokens": max_new_tokens, "temperature": float(temperature), "seed": seed, "shard": shard,
+                "precision": mixed_precision(precision), "batch_size": batch_size or shard}  # fmt: skip
+    key = fingerprint(model or saved_model_key(name), prompts, settings)
     return Path(cache_dir) / f"{Path(name).name}-{key}"
 
 
@@ -60,21 +65,25 @@ def cached_answers(
     seed: int = 0,
     shard_size: int | None = None,
     precision: str = "auto",
+    key: str | None = None,
 ) -> list[str]:
     """One answer per prompt from ``model`` (greedy unless ``temperature``), cached under ``cache_dir``.
 
-    ``name`` identifies the model: its folder (whose weights enter the fingerprint) or a hub id. A shard is one
+    ``name`` names the model's cache folder; the model's identity (``key``, by default :func:`model_key`) is its
+    saved folder's files when ``name`` is one, else a fingerprint of the in-memory model. A shard is one
     generation batch unless ``shard_size`` says otherwise: on a CPU a decoding step of 96 rows costs about
     what one of 32 rows does (the weights are read once per step either way), so fewer, fuller batches pay.
     """
     shard_size = _shard_size(batch_size, shard_size)
+    key = key or model_key(model, tokenizer, name)
     rows = sampling.sample_to_shards(
         model,
         tokenizer,
         prompts,
-        _folder(cache_dir, name, prompts, max_new_tokens, temperature, seed, shard_size, precision),
+        _folder(cache_dir, name, prompts, max_new_tokens, temperature, seed, shard_size, precision, batch_size, key),
         shard_size=shard_size,
         seed=seed,
+        model_key=key,
         max_new_tokens=max_new_tokens,
         temperature=temperature,
         batch_size=batch_size,
@@ -100,14 +109,16 @@ def model_answers(
     from . import models
 
     shard_size = _shard_size(batch_size, shard_size)
-    folder = _folder(cache_dir, model_path, prompts, max_new_tokens, 0.0, seed, shard_size, precision)
+    key = saved_model_key(model_path)  # known without loading the model
+    folder = _folder(cache_dir, model_path, prompts, max_new_tokens, 0.0, seed, shard_size, precision, batch_size, key)
     shards = range(-(-len(prompts) // shard_size))  # sampling.sample_to_shards names them shard-00000.jsonl, ...
     model = tokenizer = None
     if not all((folder / f"shard-{n:05d}.jsonl").exists() for n in shards):
         model, tokenizer = models.load_model(model_path), models.load_tokenizer(model_path)
     return cached_answers(
-        model, tokenizer, prompts, cache_dir, model_path, max_new_tokens, 0.0, batch_size, seed, shard_size, precision
-    )
+        model, tokenizer, prompts, cache_dir, model_path, max_new_tokens, 0.0, batch_size, seed, shard_size, precision,
+        key,
+    )  # fmt: skip
 
 
 def token_lengths(tokenizer, texts: list[str]) -> list[int]:

@@ -58,8 +58,9 @@ def reference_context(model):
 
 
 def _reference_key(model, precision: str) -> str:
-    """π_ref's identity: a sample of its weights (LoRA adapters left out: they are off for π_ref, and their
-    random start differs between runs) and the precision (bf16 and fp32 references differ)."""
+    """π_ref's identity: a sample of every weight tensor (LoRA adapters left out: they are off for π_ref, and
+    their random start differs between runs) and the precision (bf16 and fp32 references differ). The pairs'
+    tokens key each value (:func:`_pair_key`); batching and chunking change a value by rounding only."""
     return fingerprint(precision, *start_weights_sample(model))
 
 

@@ -97,3 +97,23 @@ def fingerprint(*parts, length: int = 16) -> str:
         h.update(len(data).to_bytes(8, "little"))
         h.update(data)
     return h.hexdigest()[:length]
+
+
+def saved_model_sample(folder: str | Path, n_blocks: int = 64, block: int = 1 << 16) -> list[bytes]:
+    """What identifies a saved model folder without loading it: each file's name and bytes (config, generation
+    config, tokenizer, chat template), and for a file larger than ``n_blocks`` blocks (the weights) evenly spaced
+    blocks of it. Nothing for a name that is not a folder (a hub id, ``tiny``, ``embedded``: the name says it)."""
+    folder = Path(folder)
+    files = sorted(f for f in folder.iterdir() if f.is_file() and not f.name.startswith(".")) if folder.is_dir() else []
+    sample = []
+    for path in files:
+        size = os.path.getsize(path)
+        sample.append(f"{path.name} {size}".encode())
+        if size <= n_blocks * block:
+            sample.append(path.read_bytes())
+            continue
+        with open(path, "rb") as f:
+            for i in range(n_blocks):
+                f.seek(i * max(0, size - block) // max(1, n_blocks - 1))
+                sample.append(f.read(block))
+    return sample

@@ -329,3 +329,29 @@ def load_model(name: str = EMBEDDED, dtype: torch.dtype | None = None, device=No
             path, dtype=dtype or torch.float32, attn_implementation=attn_implementation
         )
     return model.to(device or best_device())
+
+
+def parameters_sample(model, lora: bool = True, per_tensor: int = 256) -> list[bytes]:
+    """What identifies an in-memory model's weights: ``per_tensor`` evenly spaced values of *every* parameter
+    (as fp32 bytes) and the parameters' shapes. ``lora=False`` leaves LoRA adapters out (with them off the
+    model is its base: DPO's reference and a run's start weights), so a LoRA-wrapped model gives its base's
+    sample. Cheap on a GPU (one transfer of a few hundred values per tensor), and it changes when any tensor
+    changes anywhere (a retrained model, a layer edited by hand), not only its first or last ones."""
+    params = [p for name, p in model.named_parameters() if lora or "lora_" not in name]
+    if not params:
+        return []
+    picked = []
+    for p in params:
+        flat = p.detach().reshape(-1)
+        positions = torch.linspace(0, flat.numel() - 1, min(per_tensor, flat.numel()), device=flat.device)
+        picked.append(flat[positions.long()].float().cpu())
+    shapes = repr([tuple(p.shape) for p in params]).encode()
+    return [shapes, torch.cat(picked).numpy().tobytes()]
+
+
+def tokenizer_sample(tokenizer) -> list[bytes]:
+    """What identifies a tokenizer for generation: its vocabulary (tokens and ids), special ids and chat
+    template (about 0.1 s for Qwen2.5's 151k tokens)."""
+    special = [tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.bos_token_id, tokenizer.unk_token_id]
+    vocabulary = "\n".join(f"{token}\t{i}" for token, i in sorted(tokenizer.get_vocab().items()))
+    return [repr(special).encode(), str(tokenizer.chat_template or "").encode(), vocabulary.encode()]

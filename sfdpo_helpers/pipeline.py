@@ -11,7 +11,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from . import answers, curriculum, data, models
+from . import answers, curriculum, data, models, sampling
+from .files import fingerprint
 from .settings import MissingStepError, RunSettings
 
 DATA_FILES = ("sft_train.jsonl", "sft_eval.jsonl", "pairs_train.jsonl", "eval_prompts.jsonl")
@@ -140,10 +141,37 @@ def model_answers(cfg: RunSettings, path: str, prompts: list[str]) -> list[str]:
     )  # fmt: skip
 
 
-def shards_folder(cfg: RunSettings, name: str, shard_size: int) -> Path:
-    """``out_dir/samples/<name>-<precision>-shards-of-<n>``: sampled shards, resumable only with the same shard
-    size and the same resolved precision (bf16 and fp32 sampling differ)."""
+def shards_folder(cfg: RunSettings, name: str, shard_size: int, key: str = "") -> Path:
+    """``out_dir/samples/<name>-<key>``: sampled shards, whose ``key`` (:func:`samples_key`) covers everything
+    that decides them. Without a key, the older ``<name>-<precision>-shards-of-<n>``: there
+    :func:`sampling.sample_to_shards` refuses shards drawn with other settings (another model, temperature,
+    token budget or seed) instead of returning them."""
+    if key:
+        return cfg.out / "samples" / f"{name}-{key}"
     return cfg.out / "samples" / f"{name}-{models.mixed_precision(cfg.mixed_precision)}-shards-of-{shard_size}"
+
+
+def samples_key(
+    model, tokenizer, prompts: list[str], shard_size: int, seed: int, model_key: str | None = None, **generate_kwargs
+) -> str:
+    """A short fingerprint of what decides sampled shards: the model's weights and tokenizer (or ``model_key``),
+    the prompts, the shard size, the seed and the decoding settings (:func:`sampling.shard_settings`)."""
+    settings = sampling.shard_settings(model, tokenizer, seed, model_key, **generate_kwargs)
+    return fingerprint(settings, prompts, shard_size, length=12)
+
+
+def sample_shards(
+    cfg: RunSettings, name: str, model, tokenizer, prompts: list[str], shard_size: int, seed: int, **generate_kwargs
+) -> list[dict]:
+    """:func:`sampling.sample_to_shards` into ``out_dir/samples/<name>-<key>``, the key covering the model's
+    weights, the prompts, the seed and every decoding setting (temperatures, token budget, precision, ...): a
+    new temperature or a retrained model samples anew, the same call resumes (finished shards are reused)."""
+    weights = sampling.model_fingerprint(model, tokenizer)  # once: the folder's key and the folder's record
+    key = samples_key(model, tokenizer, prompts, shard_size, seed, weights, **generate_kwargs)
+    folder = shards_folder(cfg, name, shard_size, key=key)
+    return sampling.sample_to_shards(
+        model, tokenizer, prompts, folder, shard_size, seed, model_key=weights, **generate_kwargs
+    )
 
 
 _FROZEN: dict = {}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 from pathlib import Path
 
 import torch
@@ -175,7 +176,15 @@ def generate(
 
 
 def schedule_temperatures(schedule=STUDY_SCHEDULE) -> list[float]:
-    """``((0.2, 2), (0.7, 3), (1.2, 3))`` -> ``[0.2, 0.2, 0.7, 0.7, 0.7, 1.2, 1.2, 1.2]``: sample j's temperature."""
+    """``((0.2, 2), (0.7, 3), (1.2, 3))`` -> ``[0.2, 0.2, 0.7, 0.7, 0.7, 1.2, 1.2, 1.2]``: sample j's temperature.
+
+    Each entry is ``(temperature > 0, number of samples >= 1)``; anything else is an error naming the entry."""
+    for i, entry in enumerate(schedule):
+        ok = isinstance(entry, (tuple, list)) and len(entry) == 2 and isinstance(entry[1], int) and entry[1] >= 1
+        if not ok or not isinstance(entry[0], (int, float)) or entry[0] <= 0:
+            raise ValueError(f"schedule entry {i} is {entry!r}; each entry is (temperature > 0, samples >= 1)")
+    if not schedule:
+        raise ValueError("the schedule is empty; e.g. sampling.STUDY_SCHEDULE = ((0.2, 2), (0.7, 3), (1.2, 3))")
     return [float(t) for t, k in schedule for _ in range(k)]
 
 
@@ -188,6 +197,73 @@ def _prompt_key(prompt: str) -> str:
     return hashlib.sha1(prompt.encode("utf-8")).hexdigest()[:16]
 
 
+SETTINGS_FILE = "sampled_with.json"  # sample_to_shards' record of what decided the shards' content
+# generate's decoding settings and their defaults (read once: a test may replace generate by a stand-in)
+_DECODING = {n: p.default for n, p in inspect.signature(generate).parameters.items()
+             if n in ("k", "temperature", "top_p", "max_new_tokens", "batch_size", "precision")}  # fmt: skip
+
+
+def model_fingerprint(model, tokenizer) -> str:
+    """A fingerprint of an in-memory model (every parameter, LoRA adapters included: they change its answers)
+    and its tokenizer: :func:`models.parameters_sample` and :func:`models.tokenizer_sample`."""
+    from .files import fingerprint
+
+    return fingerprint(*models.parameters_sample(model), *models.tokenizer_sample(tokenizer))
+
+
+def shard_settings(model, tokenizer, seed: int = 0, model_key: str | None = None, **generate_kwargs) -> dict:
+    """Everything that decides what :func:`sample_to_shards` writes, besides the prompts (checked per shard):
+    the model (``model_key``, else :func:`model_fingerprint` of ``model`` and ``tokenizer``), the seed and every
+    decoding setting of :func:`generate` (its defaults filled in; the precision as resolved on this machine:
+    bf16 and fp32 sampling differ; the batch size: it decides the batches' seeds and padding)."""
+    defaults = _DECODING
+    unknown = sorted(set(generate_kwargs) - set(defaults) - {"progress"})
+    if unknown:
+        raise TypeError(f"generate() has no argument(s) {unknown}")
+    decoding = {**defaults, **{n: v for n, v in generate_kwargs.items() if n in defaults}}
+    temperature = decoding["temperature"]
+    decoding["temperature"] = (
+        float(temperature) if isinstance(temperature, (int, float)) else list(map(float, temperature))
+    )
+    decoding["top_p"] = float(decoding["top_p"])
+    decoding["precision"] = models.mixed_precision(decoding["precision"])
+    if model_key is None:
+        if model is None:
+            raise ValueError("sample_to_shards needs the model (or model_key, a fingerprint of its weights)")
+        model_key = model_fingerprint(model, tokenizer)
+    return {"model": model_key, "seed": int(seed), **decoding}
+
+
+def _check_settings(out_dir: Path, settings: dict) -> None:
+    """Refuse shards sampled with other settings (naming the ones that differ); record the settings of a new
+    folder. Shards without a record (written before sampling recorded its settings) are refused too."""
+    import json
+
+    from .files import atomic_write_text
+
+    record = out_dir / SETTINGS_FILE
+    has_shards = any(out_dir.glob("shard-*.jsonl"))
+    if record.exists() and has_shards:
+        saved = json.loads(record.read_text())
+        differs = [
+            f"{k} {saved.get(k)!r} -> {settings.get(k)!r}"
+            for k in sorted({*saved, *settings})
+            if saved.get(k) != settings.get(k)
+        ]
+        if differs:
+            raise ValueError(
+                f"{out_dir} holds samples drawn with other settings ({'; '.join(differs)}); use a new out_dir "
+                "(pipeline.sample_shards names its folder by these settings) or delete this one"
+            )
+    elif has_shards:
+        raise ValueError(
+            f"{out_dir} holds shards that do not record how they were sampled (written by an older sfdpo): they may "
+            "come from another model, temperature or seed. Delete the folder or use a new out_dir"
+        )
+    else:
+        atomic_write_text(record, json.dumps(settings, indent=1))
+
+
 def sample_to_shards(
     model,
     tokenizer,
@@ -196,6 +272,7 @@ def sample_to_shards(
     shard_size: int = 64,
     seed: int = 0,
     progress: bool = True,
+    model_key: str | None = None,
     **generate_kwargs,
 ) -> list[dict]:
     """Resumable sampling: shard ``n`` covers prompts ``[n*shard_size, (n+1)*shard_size)``.
@@ -204,6 +281,11 @@ def sample_to_shards(
     checked against their prompts, and only the missing ones are sampled. Each shard uses its own
     seed, so the result does not depend on where a previous run was interrupted. Returns one row
     ``{"prompt", "responses"}`` per prompt, in order.
+
+    The folder records what decided its content (:func:`shard_settings`: the model's weights and tokenizer,
+    the seed, the temperatures, the token budget, the precision, ...) in ``sampled_with.json``; shards
+    drawn with anything else are refused, never returned. ``model_key``: a fingerprint of the model when the
+    caller has one (e.g. of its saved folder; then ``model`` may be None while every shard exists).
     """
     from tqdm.auto import tqdm
 
@@ -212,6 +294,7 @@ def sample_to_shards(
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    _check_settings(out_dir, shard_settings(model, tokenizer, seed, model_key, **generate_kwargs))
     rows: list[dict] = []
     starts = range(0, len(prompts), shard_size)
     to_sample = sum(not (out_dir / f"shard-{n:05d}.jsonl").exists() for n in range(len(starts)))

@@ -91,16 +91,18 @@ def _judged_at_the_end(cfg: RunSettings, name: str, history: list[dict], judge, 
             "win_rate_ci_low": result.ci_low, "win_rate_ci_high": result.ci_high}  # fmt: skip
 
 
-def eight_samples(cfg: RunSettings, model, tokenizer, prompts: list[str], name: str, seed: int) -> list[list[dict]]:
-    """The study's 8 samples per prompt (2 at T=0.2, 3 at T=0.7, 3 at T=1.2, drawn in the same batches), in
-    resumable shards in :func:`pipeline.shards_folder` (a shard: the prompts whose 8 samples fill one generation
-    batch)."""
-    temperatures = sampling.schedule_temperatures(sampling.STUDY_SCHEDULE)
+def eight_samples(
+    cfg: RunSettings, model, tokenizer, prompts: list[str], name: str, seed: int, schedule=sampling.STUDY_SCHEDULE
+) -> list[list[dict]]:
+    """Samples per prompt as the ``schedule`` of ``(temperature, samples)`` says (the study's: 2 at T=0.2, 3 at
+    T=0.7, 3 at T=1.2, drawn in the same batches), in resumable shards in :func:`pipeline.sample_shards`'
+    folder, named by everything that decides them (the model's weights, the schedule, the token budget, the
+    seed, the precision): a shard holds the prompts whose samples fill one generation batch."""
+    temperatures = sampling.schedule_temperatures(schedule)
     shard = max(1, cfg.gen_batch_size // len(temperatures))
-    rows = sampling.sample_to_shards(
-        model, tokenizer, prompts, pipeline.shards_folder(cfg, name, shard), shard_size=shard, seed=seed,
-        k=len(temperatures), temperature=temperatures, max_new_tokens=cfg.max_new_tokens,
-        batch_size=cfg.gen_batch_size, precision=cfg.mixed_precision,
+    rows = pipeline.sample_shards(
+        cfg, name, model, tokenizer, prompts, shard, seed, k=len(temperatures), temperature=temperatures,
+        max_new_tokens=cfg.max_new_tokens, batch_size=cfg.gen_batch_size, precision=cfg.mixed_precision,
     )  # fmt: skip
     return sampling.with_temperatures(temperatures, [row["responses"] for row in rows])
 
@@ -110,25 +112,30 @@ def score_samples(judge, prompts: list[str], samples: list[list[str]]) -> list[l
     return [judge.score([p] * len(texts), texts) for p, texts in zip(prompts, samples)]
 
 
-def self_improvement_samples(cfg: RunSettings, model, tokenizer, prompts: list[str], round_: int):
-    """Round ``round_``'s 8 samples per prompt from ``model`` (cached: notebook 07 shows them, the round reuses
-    them)."""
-    return eight_samples(cfg, model, tokenizer, prompts, f"selfimprove{round_}", cfg.seed + round_)
+def self_improvement_samples(
+    cfg: RunSettings, model, tokenizer, prompts: list[str], round_: int, schedule=sampling.STUDY_SCHEDULE
+):
+    """Round ``round_``'s samples per prompt from ``model``, 8 with the study's ``schedule`` (cached: notebook 07
+    shows them, the round reuses them)."""
+    return eight_samples(cfg, model, tokenizer, prompts, f"selfimprove{round_}", cfg.seed + round_, schedule)
 
 
 def self_improvement_round(
     cfg: RunSettings, start: str, rows: list[dict], judge, round_: int, beta: float = 0.1,
-    rewards: list[list[float]] | None = None, dpop_weight: float = 0.0,
+    rewards: list[list[float]] | None = None, dpop_weight: float = 0.0, rejected_rule: str = "random_bottom3",
+    schedule=sampling.STUDY_SCHEDULE,
 ):  # fmt: skip
-    """Sample 8 answers per prompt from ``start``, judge them, pair best with a random one of the bottom 3,
-    and train DPO from ``start`` (model ``selfimprove<round>``; DPO-Positive with ``dpop_weight`` > 0).
+    """Sample answers per prompt from ``start`` (8 with the study's ``schedule``), judge them, pair the best with
+    a random one of the bottom 3 (``rejected_rule="worst"``: with the worst; ties broken at random), and train
+    DPO from ``start`` (model ``selfimprove<round>``; DPO-Positive with ``dpop_weight`` > 0).
     Returns (path or None, pairs, dropped, history).
 
     ``rewards``: the judge's scores of this round's samples when the caller has them (notebook 07 scores round
     1's samples before the round, to show them)."""
+    pairs.rejected_rule_function(rejected_rule)  # an unknown rule fails before any sampling
     model, tokenizer = models.load_model(start), models.load_tokenizer(start)
     prompts = [r["prompt"] for r in rows]
-    samples = self_improvement_samples(cfg, model, tokenizer, prompts, round_)
+    samples = self_improvement_samples(cfg, model, tokenizer, prompts, round_, schedule)
     responses = [[s["response"] for s in per_prompt] for per_prompt in samples]
     if rewards is None:
         rewards = score_samples(judge, prompts, responses)
@@ -137,7 +144,7 @@ def self_improvement_round(
             f"rewards per prompt {[len(r) for r in rewards]} do not match samples per prompt "
             f"{[len(rs) for rs in responses]}"
         )
-    new_pairs, dropped = pairs.self_improvement_pairs(prompts, responses, rewards, cfg.seed + round_)
+    new_pairs, dropped = pairs.self_improvement_pairs(prompts, responses, rewards, cfg.seed + round_, rejected_rule)
     print(f"round {round_}: {len(new_pairs)} pairs from {len(prompts)} prompts; dropped: {dict(dropped) or 'none'}")
     if not new_pairs:
         return None, new_pairs, dropped, []

@@ -242,23 +242,34 @@ def train(
 
 
 def start_weights_sample(model) -> list[bytes]:
-    """A sample of the weights training starts from (the first bytes of six tensors; LoRA adapters left out:
-    they start at random, and with them off the model is the start model and DPO's reference)."""
-    params = [p for name, p in model.named_parameters() if "lora_" not in name]
-    return [p.detach().float().cpu().numpy().tobytes()[:4096] for p in params[:4] + params[-2:]]
+    """A sample of the weights training starts from (:func:`models.parameters_sample`: values of every tensor;
+    LoRA adapters left out: with them off the model is the start model and DPO's reference)."""
+    from .models import parameters_sample
+
+    return parameters_sample(model, lora=False)
+
+
+def trainable_layout(model) -> list:
+    """What is trained: the names and shapes of the trainable parameters (full fine-tuning or LoRA, its rank and
+    its target modules) and a LoRA model's scaling (alpha / r). A checkpoint of another layout is another run."""
+    layout = [[name, list(p.shape)] for name, p in model.named_parameters() if p.requires_grad]
+    scaling = {name: m.scaling for name, m in model.named_modules() if isinstance(getattr(m, "scaling", None), dict)}
+    return [layout, scaling]
 
 
 def run_identity(model, examples: list, objective: dict | None = None, precision: str = "no") -> str:
     """What a checkpoint must match besides the settings: every field of every example except precomputed
     reference log-probs (``ref_*``: they follow from the start weights and the precision, both checked), the
-    start weights, the objective and the precision the run resolved (``auto`` differs between GPUs). Computed
-    before any wrapping of the model and hashed example by example (a large dataset is not copied)."""
+    start weights, what is trained (:func:`trainable_layout`), the objective and the precision the run
+    resolved (``auto`` differs between GPUs). Computed before any wrapping of the model and hashed example by
+    example (a large dataset is not copied)."""
     examples_hash = hashlib.sha256()
     for e in examples:
         examples_hash.update(
             json.dumps({k: v for k, v in e.items() if not k.startswith("ref_")}, sort_keys=True).encode()
         )
-    return fingerprint(examples_hash.hexdigest(), objective, precision, *start_weights_sample(model))
+    layout = trainable_layout(model)
+    return fingerprint(examples_hash.hexdigest(), objective, precision, layout, *start_weights_sample(model))
 
 
 def _restore(acc, run_dir: Path, state: dict, resume: bool, total: int) -> tuple[int, list]:
@@ -274,7 +285,10 @@ def _restore(acc, run_dir: Path, state: dict, resume: bool, total: int) -> tuple
     if saved.get("settings") != state["settings"]:
         differs = f"other settings ({saved.get('settings')})"
     elif saved.get("run", state["run"]) != state["run"]:  # checkpoints older than this check carry no "run"
-        differs = "another run: other examples, start weights (a model trained in this kernel?) or objective (β, ...)"
+        differs = (
+            "another run: other examples, start weights (a model trained in this kernel?), trained parameters "
+            "(LoRA rank) or objective (β, ...)"
+        )
     else:
         loaded = checkpoints.load(acc, ckpt)
         if acc.is_main_process:

@@ -120,7 +120,7 @@ def test_cache_avoids_repeat_requests_across_judges(key, tmp_path):
         assert server.requests == 4
     lines = (tmp_path / "cache.jsonl").read_text().splitlines()
     assert len(lines) == 4
-    assert first.cache_key("p1", RESPONSES[0]) == fingerprint(MODEL, "p1", RESPONSES[0])
+    assert first.cache_key("p1", RESPONSES[0]) == fingerprint(first.base_url, MODEL, "reward", "p1", RESPONSES[0])
 
 
 def test_cached_rerun_needs_no_key(key, tmp_path, monkeypatch):

@@ -10,8 +10,11 @@ from sfdpo_helpers.pairs import (
     reward_gap_pairs,
     rs_dpo_pairs,
     select_best_and_bottom3,
+    select_best_and_worst,
     self_improvement_pairs,
+    tie_counts,
 )
+from sfdpo_helpers.sampling import STUDY_SCHEDULE, schedule_temperatures
 
 ROWS = [{"prompt": f"p{i}", "chosen": f"good {i}", "rejected": f"bad {i}"} for i in range(10)]
 
@@ -65,9 +68,54 @@ def test_ties_fewer_than_three_and_all_equal():
     assert select_best_and_bottom3(["a", "b", "c"], [1.0, 1.0, 1.0], rng) is None
     assert select_best_and_bottom3(["a"], [1.0], rng) is None
     assert select_best_and_bottom3(["a", "b"], [0.0, 1.0], rng) == (1, 0)
-    # tie for best: the first best is chosen, the other best is never rejected
-    for _ in range(50):
-        assert select_best_and_bottom3(["a", "b", "c", "d"], [1.0, 1.0, 0.0, 0.5], rng) in {(0, 2), (0, 3)}
+    # tie for best: either best is chosen, the other best is never rejected
+    picked = {select_best_and_bottom3(["a", "b", "c", "d"], [1.0, 1.0, 0.0, 0.5], rng) for _ in range(100)}
+    assert picked == {(0, 2), (0, 3), (1, 2), (1, 3)}
+
+
+def test_a_tie_for_the_best_is_broken_at_random_not_by_the_temperature_schedule():
+    """With coarse scores most of the 8 samples tie at the top. Samples come in schedule order (2 x T=0.2,
+    3 x 0.7, 3 x 1.2): the chosen one must be drawn among the tied ones, so its temperature varies."""
+    temperatures = schedule_temperatures(STUDY_SCHEDULE)
+    rewards = [1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.5]  # tied best: 0, 1, 2, 3, 5, 6
+    chosen = [select_best_and_bottom3(list("abcdefgh"), rewards, random.Random(seed))[0] for seed in range(300)]
+    assert set(chosen) == {0, 1, 2, 3, 5, 6}
+    assert {temperatures[i] for i in chosen} == {0.2, 0.7, 1.2}
+    assert max(chosen.count(i) for i in set(chosen)) < 100  # about 50 each, not one index most of the time
+    # many prompts in one seeded pass: the same
+    pairs, _ = self_improvement_pairs(["p"] * 300, [list("abcdefgh")] * 300, [rewards] * 300, seed=0)
+    assert {p["chosen"] for p in pairs} == set("abcdfg")
+
+
+def test_which_tied_lowest_samples_are_the_bottom_3_is_drawn_at_random():
+    """Five samples tie at the bottom: any of them may be rejected, not only the three lowest indices."""
+    rewards = [1.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.9]
+    rejected = {select_best_and_bottom3(list("abcdefgh"), rewards, random.Random(seed))[1] for seed in range(300)}
+    assert rejected == {2, 3, 4, 5, 6}
+    untied = [1.0, 0.1, 0.2, 0.0, 0.0, 0.9, 0.8, 0.7]  # no tie at the boundary: the 3 lowest are 3, 4 and 1
+    assert {select_best_and_bottom3(list("abcdefgh"), untied, random.Random(s))[1] for s in range(200)} == {1, 3, 4}
+
+
+def test_the_worst_rule_rejects_the_lowest_with_ties_at_random():
+    rewards = [0.5, 1.0, 0.0, 0.2, 0.1, 1.0, 0.3, 0.0]  # best: 1 and 5; worst: 2 and 7; bottom 3: 2, 7 and 4
+    picked = {select_best_and_worst(list("abcdefgh"), rewards, random.Random(seed)) for seed in range(300)}
+    assert {b for b, _ in picked} == {1, 5} and {w for _, w in picked} == {2, 7}
+    assert select_best_and_worst(["a", "b"], [1.0, 1.0], random.Random(0)) is None
+    samples, scores = [list("abcdefgh")] * 100, [rewards] * 100
+    worst, _ = self_improvement_pairs(["p"] * 100, samples, scores, seed=1, rejected_rule="worst")
+    assert {p["rejected"] for p in worst} == {"c", "h"}
+    bottom3, _ = self_improvement_pairs(["p"] * 100, samples, scores, seed=1)  # the default: the study's rule
+    assert {p["rejected"] for p in bottom3} == {"c", "h", "e"}
+    with pytest.raises(ValueError, match=r"unknown rejected_rule 'best3'; the rules are 'random_bottom3', 'worst'"):
+        self_improvement_pairs(["p"], [["a", "b"]], [[0.0, 1.0]], rejected_rule="best3")
+
+
+def test_tie_counts():
+    rewards = [[1.0, 1.0, 0.0], [0.5, 0.5, 0.5], [1.0, 0.0, 0.0], [0.3, 0.2, 0.1], [2 / 3, 1 / 3 + 1 / 3, 0.0]]
+    assert tie_counts(rewards) == {"prompts": 5, "best tied": 2, "all tied": 1, "worst tied": 1}
+    assert tie_counts([]) == {"prompts": 0, "best tied": 0, "all tied": 0, "worst tied": 0}
+    with pytest.raises(ValueError, match="prompt 1: no rewards"):
+        tie_counts([[1.0, 0.0], []])
 
 
 def test_self_improvement_pairs_counts_drops_and_is_seeded():

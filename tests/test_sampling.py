@@ -331,7 +331,8 @@ def test_resume_after_sigkill_equals_uninterrupted(tmp_path):
     assert all(len(r["responses"]) == 2 for r in resumed)
     on_disk = [json.loads(line) for p in sorted(killed.glob("shard-*.jsonl")) for line in p.read_text().splitlines()]
     assert on_disk == reference
-    assert sorted(p.name for p in killed.iterdir()) == [f"shard-{n:05d}.jsonl" for n in range(4)]  # no temp files
+    expected = [sampling.SETTINGS_FILE] + [f"shard-{n:05d}.jsonl" for n in range(4)]
+    assert sorted(p.name for p in killed.iterdir()) == expected  # no temp files; the record of the settings
 
 
 def test_shard_written_for_other_prompts_is_a_clear_error(tmp_path, tiny, tokenizer):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from sfdpo_helpers import settings, stages, training
+from sfdpo_helpers import sampling, settings, stages, training
 from sfdpo_helpers.models import tiny_model
 
 PROMPTS = ["Name a colour.", "Write one word about the sea."]
@@ -57,11 +57,34 @@ def test_rewards_of_another_shape_are_refused(run):
         stages.self_improvement_round(cfg, start, rows, Table(REWARDS), 1, rewards=REWARDS[:1])
 
 
-def test_eight_samples_follow_the_study_schedule_and_are_drawn_once(run, tokenizer):
+def test_eight_samples_follow_the_study_schedule_and_are_drawn_once(run, tokenizer, monkeypatch):
     cfg, start, _ = run
     model = tiny_model(tokenizer, seed=0)
     out = stages.eight_samples(cfg, model, tokenizer, PROMPTS, "eight", seed=1)
     assert [[s["temperature"] for s in row] for row in out] == [[0.2, 0.2, 0.7, 0.7, 0.7, 1.2, 1.2, 1.2]] * 2
     assert all(isinstance(s["response"], str) for row in out for s in row)
-    other = tiny_model(tokenizer, seed=1)  # other weights: only a cache hit gives the same answers
-    assert stages.eight_samples(cfg, other, tokenizer, PROMPTS, "eight", seed=1) == out
+    with monkeypatch.context() as patched:
+        patched.setattr(sampling, "generate", lambda *a, **k: pytest.fail("the samples are cached: none is drawn"))
+        assert stages.eight_samples(cfg, model, tokenizer, PROMPTS, "eight", seed=1) == out
+    other = tiny_model(tokenizer, seed=1)  # other weights: sampled anew, never read from the first model's shards
+    assert stages.eight_samples(cfg, other, tokenizer, PROMPTS, "eight", seed=1) != out
+
+
+def test_a_schedule_passed_in_decides_the_samples(run, tokenizer):
+    cfg, _, _ = run
+    model = tiny_model(tokenizer, seed=0)
+    out = stages.eight_samples(cfg, model, tokenizer, PROMPTS, "eight", seed=1, schedule=((0.5, 1), (1.0, 2)))
+    assert [[s["temperature"] for s in row] for row in out] == [[0.5, 1.0, 1.0]] * 2
+    with pytest.raises(ValueError, match=r"schedule entry 1 is \(0.0, 2\); each entry is \(temperature > 0"):
+        stages.eight_samples(cfg, model, tokenizer, PROMPTS, "eight", seed=1, schedule=((0.5, 1), (0.0, 2)))
+
+
+def test_the_rejected_rule_reaches_the_pairs_and_an_unknown_one_is_refused(run):
+    cfg, start, rows = run
+    spread = [[0.0, 1.0, 0.5, 0.5, 0.9, 0.25, 0.8, 1.0], [0.5] * 8]  # the bottom 3 of prompt 1: 0.0, 0.25, 0.5
+    _, worst, _, _ = stages.self_improvement_round(
+        cfg, start, rows, Table(REWARDS), 1, rewards=spread, rejected_rule="worst", schedule=((0.7, 8),)
+    )
+    assert [p["reward_rejected"] for p in worst] == [0.0] and worst[0]["reward_chosen"] == 1.0
+    with pytest.raises(ValueError, match="unknown rejected_rule 'best'"):
+        stages.self_improvement_round(cfg, start, rows, Table(REWARDS), 1, rejected_rule="best")

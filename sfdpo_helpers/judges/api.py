@@ -5,8 +5,9 @@ errors with exponential back-off and honours ``Retry-After``; the urllib
 version re-implemented all of that and had to be tested for it. What stays
 here is what the client does not do:
 
-* a JSON-lines reward cache keyed by ``files.fingerprint(model, prompt,
-  response)``, so a rerun (or a second notebook) does not pay twice. It is
+* a JSON-lines reward cache keyed by ``files.fingerprint(base_url, model,
+  reward_key, prompt, response)`` (another endpoint, model or reward field
+  never answers from it), so a rerun (or a second notebook) does not pay twice. It is
   append-only with one ``write`` per record, so a crash can at worst leave a
   torn last line, which is skipped and counted when the file is read again;
 * a requests-per-minute limiter: free NVIDIA keys are rate limited, and spacing
@@ -233,8 +234,10 @@ class ApiJudge:
         return self._cache.skipped
 
     def cache_key(self, prompt: str, response: str) -> str:
-        """``files.fingerprint(model, prompt, response)``: the cache's key of one pair."""
-        return fingerprint(self.model, prompt, response)
+        """The cache's key of one pair: ``files.fingerprint(base_url, model, reward_key, prompt, response)``
+        (the same model name on another endpoint, or another field of a multi-attribute answer, is another
+        reward)."""
+        return fingerprint(self.base_url, self.model, self.reward_key, prompt, response)
 
     def score(self, prompts: Sequence[str], responses: Sequence[str]) -> list[float]:
         """Reward for each pair, from the cache when already paid for."""
@@ -253,7 +256,13 @@ class ApiJudge:
                 for i in todo:
                     if self._cache.get(keys[i]) is None:  # the same pair twice in one call is paid once
                         value = self._request(openai, client, prompts[i], responses[i])
-                        self._cache.put(keys[i], {"key": keys[i], "model": self.model, "reward": value})
+                        record = {
+                            "key": keys[i],
+                            "base_url": self.base_url,
+                            "model": self.model,
+                            "reward_key": self.reward_key,
+                        }
+                        self._cache.put(keys[i], {**record, "reward": value})
         return [self._cache.get(key) for key in keys]
 
     def _request(self, openai, client, prompt: str, response: str) -> float:
