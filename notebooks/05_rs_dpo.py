@@ -37,7 +37,7 @@ import hashlib
 
 from IPython.display import Markdown, display
 
-from sfdpo_helpers import data, exercises, pairs, pipeline, plots, results, sampling, settings, stages
+from sfdpo_helpers import data, exercises, pairs, pipeline, plots, results, settings, stages
 
 # %% tags=["parameters"]
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
@@ -57,23 +57,29 @@ pipeline.ensure_data(cfg)
 sft_path, dpo_path = pipeline.require_model(cfg, "sft"), pipeline.require_model(cfg, "dpo")
 dataset_pairs = data.read_jsonl(cfg.data_dir / "pairs_train.jsonl")[cfg.n_eval_examples :][: cfg.rs_dpo.max_examples]
 sft_policy, tokenizer = pipeline.frozen_model(sft_path)  # sampled from, never trained (and the self-judge)
-samples = sampling.sample_to_shards(
+samples = pipeline.sample_shards(  # cached in out_dir/samples/rs_dpo-<key>: the key covers model, T, budget, seed
+    cfg,
+    "rs_dpo",
     sft_policy,
     tokenizer,
     [p["prompt"] for p in dataset_pairs],
-    pipeline.shards_folder(cfg, "rs_dpo", cfg.gen_batch_size),  # a shard is one generation batch
-    shard_size=cfg.gen_batch_size,
-    seed=cfg.seed,
+    cfg.gen_batch_size,  # a shard is one generation batch
+    cfg.seed,
     temperature=sample_temperature,
     max_new_tokens=cfg.max_new_tokens,
     batch_size=cfg.gen_batch_size,
     precision=cfg.mixed_precision,
 )
-row = dataset_pairs[0]
-by_hand, _ = pairs.rs_dpo_pairs([row], [samples[0]["responses"][0]])
-print("PROMPT:", row["prompt"][:300])
-print("\nCHOSEN (dataset):", by_hand[0]["chosen"][:300])
-print("\nREJECTED (our SFT model):", by_hand[0]["rejected"][:300])
+for row, sample in zip(dataset_pairs, samples):  # the first prompt whose sample makes a pair (not empty)
+    by_hand, _ = pairs.rs_dpo_pairs([row], [sample["responses"][0]])
+    if by_hand:
+        break
+if by_hand:
+    print("PROMPT:", row["prompt"][:300])
+    print("\nCHOSEN (dataset):", by_hand[0]["chosen"][:300])
+    print("\nREJECTED (our SFT model):", by_hand[0]["rejected"][:300])
+else:
+    print("every sample is empty (the model ended its answer at once): no RS-DPO pair to show")
 
 # %% [markdown]
 # ## 2. Every training prompt's pair, then RS-DPO1/2/3
@@ -115,7 +121,7 @@ pipeline.record(
     cfg,
     "05",
     sample_temperature=sample_temperature,
-    rejected=[hashlib.sha256(p["rejected"].encode()).hexdigest()[:12] for p in rs_pairs],
+    samples=[hashlib.sha256(s["responses"][0].encode()).hexdigest()[:12] for s in samples],  # the rejected side
     margins=margins,
     vs_dpo=vs_dpo,
 )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BADGE = re.compile(r"https://colab\.research\.google\.com/github/[^/\s)]+/[^/\s)]+/blob/[^/\s)]+/notebooks/")
-INSTALL = re.compile(r'"sfdpo\[api\] @ git\+[^"]*"')
+INSTALL = re.compile(r"sfdpo\[api\] @ git\+https://github\.com/[^\"\\\s]*")  # the install line (.py and .ipynb)
 
 
 def repository() -> str:
@@ -27,7 +27,7 @@ def repository() -> str:
 def rewritten(text: str, url: str, branch: str = "main") -> str:
     owner_name = url.removeprefix("https://github.com/")
     text = BADGE.sub(f"https://colab.research.google.com/github/{owner_name}/blob/{branch}/notebooks/", text)
-    return INSTALL.sub(f'"sfdpo[api] @ git+{url}"', text)
+    return INSTALL.sub(f"sfdpo[api] @ git+{url}", text)
 
 
 def main(argv: list[str]) -> int:

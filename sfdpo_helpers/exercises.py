@@ -148,10 +148,11 @@ def _dpop_form(run: dict, mine: dict) -> Check:
 
 
 def _greedy_rejected(run: dict, mine: dict) -> Check:
-    differ = sum(a != b for a, b in zip(mine["rejected"], run["rejected"]))
+    differ = sum(a != b for a, b in zip(mine["samples"], run["samples"]))
     ok = mine["sample_temperature"] != run["sample_temperature"] and differ > 0
     lines = [f"rejected answers sampled at T = {mine['sample_temperature']} (the run: {run['sample_temperature']}); "
-             f"{differ} of {len(mine['rejected'])} rejected answers differ from the run's"]  # fmt: skip
+             f"{differ} of {len(mine['samples'])} samples differ from the run's (the samples are cached by "
+             "temperature, model, seed and budget: a cache keyed by less would have returned the run's)"]  # fmt: skip
     for name in sorted(mine.get("margins", {})):
         lines.append(f"{name}: final margin {_f(mine['margins'][name])} (the run: {_f(run['margins'].get(name))}), "
                      f"vs DPO {_win(mine['vs_dpo'].get(name))} (the run: {_win(run['vs_dpo'].get(name))})")  # fmt: skip
