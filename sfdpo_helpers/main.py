@@ -3,7 +3,8 @@
 ``python -m sfdpo_helpers.main`` executes ``notebooks/0*_*.ipynb`` with the run settings of a profile
 (``--run offline``: embedded SmolLM2, shipped demo data; ``colab``; ``study``; or a YAML file of your
 own) and writes executed notebooks to ``<out_dir>/executed/``, data, checkpoints and models under
-``<out_dir>``, figures to ``figures/``, then the results summary ``<out_dir>/results.md``.
+``<out_dir>``, figures to ``figures/``, then the results summary ``<out_dir>/results.md``. It ends by
+printing where those are and the study's headline comparisons (final vs base, DPO vs SFT, Tables 2 and 3).
 
 ``-p NAME VALUE`` changes a run setting (``-p base_model tiny``, ``-p dpo.lr 1e-6``) or a notebook
 parameter (``-p beta 0.5``: every notebook that has it; on an ``out_dir`` with a finished run add
@@ -153,6 +154,33 @@ def run_grid(cfg: settings.RunSettings, story: dict, grid: dict[str, list], only
     return timings
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it lies under it (what a reader can paste)."""
+    path = Path(path).resolve()
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def closing_report(
+    timings: list[tuple[str, float]], total_s: float, out: Path, figures: Path, headline: str | None
+) -> str:
+    """The main job's last words: the time of each notebook, where the results, figures and executed notebooks
+    are, and the headline table of the results summary (``headline``: None when no summary was made)."""
+    lines = ["", "Main job finished:"]
+    lines += [f"  {name:28s} {seconds:7.0f} s" for name, seconds in timings]
+    lines += [
+        f"  {'total':28s} {total_s:7.0f} s",
+        "",
+        f"  results             {_shown(out / 'results.md')} (+ results*.csv)",
+        f"  figures             {_shown(figures)}/",
+        f"  executed notebooks  {_shown(out / 'executed')}/",
+        f"  models              {_shown(out / 'models')}/",
+        "",
+    ]
+    if headline is None:
+        return "\n".join(lines + ["No results summary in this run (--no-summary, --grid, or no trained model)."])
+    return "\n".join(lines + ["Headline comparisons (win rate, ties ½, 95% bootstrap CI over the prompts):", headline])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", default="offline", help="run settings: offline, colab, study or a YAML file")
@@ -178,16 +206,14 @@ def main(argv: list[str] | None = None) -> int:
     grid = {k: [_value(v) for v in vs.split(",")] for k, _, vs in (g.partition("=") for g in args.grid)}
     start = time.time()
     timings = run_grid(cfg, story, grid, args.only) if grid else run_notebooks(cfg, story, args.only)
+    headline = None
     if not args.no_summary and not grid and (cfg.out / "models").is_dir():
-        from .results import summarise
+        from .results import headline_from_files, summarise
 
         print("\n=== results summary (every model vs the base and vs each other)", flush=True)
         summarise(cfg)
-        print((cfg.out / "results.md").read_text())
-    print("\nMain job finished:")
-    for name, seconds in timings:
-        print(f"  {name:28s} {seconds:7.0f} s")
-    print(f"  {'total':28s} {time.time() - start:7.0f} s   (executed notebooks in {cfg.out / 'executed'})")
+        headline = headline_from_files(cfg.out)
+    print(closing_report(timings, time.time() - start, cfg.out, cfg.figures, headline))
     return 0
 
 

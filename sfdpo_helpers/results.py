@@ -10,25 +10,43 @@ and writes
 * the study's Table 2 (``results_table2.csv``: RS-DPO vs DPO at each judged fraction of an epoch, read
   from notebook 05's training histories) and Table 3 (``results_table3.csv``: RS-DPO3 vs DPO, the last
   self-improved model vs DPO and vs RS-DPO3, on the summary's prompts);
+* ``results_headline.csv``: the study's headline comparisons (final model vs base, DPO vs SFT, Table 2's
+  RS-DPO vs DPO, Table 3), the table the main job prints last;
 * ``figures/win_rate_overview.png``: win rate of every model vs the base.
 
-``python -m sfdpo_helpers.results [--run PROFILE_OR_FILE] [--out DIR]`` runs it alone; the main job
-runs it at the end.
+``results.md`` opens with how it was made: the machine (GPU name or CPU model, cores, OS), the torch and
+transformers versions, the resolved precision, the date and the run's profile, so that a copy of the page
+describes itself. ``python -m sfdpo_helpers.results [--run PROFILE_OR_FILE] [--out DIR] [--publish DIR]``
+runs it alone (``--publish docs/offline_run`` copies the page and the figures it names there); the main
+job runs it at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
 import itertools
 import json
+import os
+import platform
+import shutil
 from pathlib import Path
 
 import pandas as pd
 
-from . import data, judges, pipeline, plots, settings, winrate
+from . import data, judges, models, pipeline, plots, settings, winrate
 from .files import atomic_write_text
 
+# Figures of a run that a published results page carries beside it (written to cfg.figures by the summary,
+# notebook 04 and notebook 07).
+PUBLISHED_FIGURES = [
+    "win_rate_overview.png",
+    "04_dpo_vs_dpop_chosen_reward.png",
+    "07_answer_lengths.md",
+    "07_what_limits_it.md",
+]
+HEADLINE_COLUMNS = ["comparison", "model", "vs", "win rate", "95% CI", "W / T / L", "n"]
 ORDER = ["sft", "dpo", "dpo_positive", "rsdpo1", "rsdpo2", "rsdpo3", "selfimprove1", "selfimprove2", "selfimprove3"]
 
 
@@ -61,6 +79,132 @@ def table3_pairs(names: list[str]) -> list[tuple[str, str]]:
     return [(a, b) for a, b in wanted if a in names and b in names]
 
 
+def final_model(models: list[str]) -> str | None:
+    """The end of the pipeline among ``models`` (pipeline order): the last self-improved model, else the last one."""
+    improved = [n for n in models if n.startswith("selfimprove")]
+    return (improved or models or [None])[-1]
+
+
+def oriented(table: pd.DataFrame, model: str, baseline: str) -> dict | None:
+    """``model`` vs ``baseline`` from a win-rate table (columns as :meth:`winrate.WinRate.as_row`), read from
+    whichever side the table holds: a row of ``baseline`` vs ``model`` gives win rate 1 − r, the mirrored
+    interval and wins and losses swapped. None when the table has neither."""
+    if table.empty:
+        return None
+    same = table[(table.model == model) & (table.baseline == baseline)]
+    if len(same):
+        return same.iloc[0].to_dict()
+    other = table[(table.model == baseline) & (table.baseline == model)]
+    if not len(other):
+        return None
+    r = other.iloc[0].to_dict()
+    return {**r, "model": model, "baseline": baseline, "win_rate": 1 - r["win_rate"], "ci_low": 1 - r["ci_high"],
+            "ci_high": 1 - r["ci_low"], "wins": r["losses"], "losses": r["wins"]}  # fmt: skip
+
+
+def headline_comparisons(table: pd.DataFrame, table3: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The study's headline comparisons, formatted as the summary's tables print them: the final model vs the
+    base, DPO vs SFT, every RS-DPO model vs DPO (Table 2's end of training: the same saved models on the same
+    prompts) and Table 3's rows. ``table`` is the summary's win-rate table (``results.csv``), ``table3`` its
+    Table 3 (``results_table3.csv``). Returns the table and the comparisons this run lacks (e.g. no DPO model)."""
+    trained = [] if table.empty else list(table[table.baseline == "base"].model)
+    wanted = [("final vs base", final_model(trained), "base"), ("DPO vs SFT", "dpo", "sft")]
+    wanted += [("Table 2", n, "dpo") for n in trained if n.startswith("rsdpo")]
+    wanted += [("Table 3", a, b) for a, b in zip(table3.get("model", []), table3.get("baseline", []))]
+    rows, missing = {}, []
+    for label, model, baseline in wanted:
+        if (model, baseline) in rows:
+            rows[model, baseline]["comparison"] += f", {label}"
+            continue
+        r = None if model is None else oriented(table3, model, baseline) or oriented(table, model, baseline)
+        if r is None:
+            missing.append(f"{label} ({model} vs {baseline})")
+            continue
+        rows[model, baseline] = {
+            "comparison": label,
+            "model": model,
+            "vs": baseline,
+            "win rate": f"{r['win_rate']:.3f}",
+            "95% CI": f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]",
+            "W / T / L": f"{int(r['wins'])} / {int(r['ties'])} / {int(r['losses'])}",
+            "n": str(int(r["n"])),
+        }
+    return pd.DataFrame(list(rows.values()), columns=HEADLINE_COLUMNS), missing
+
+
+def headline_markdown(headline: pd.DataFrame, missing: list[str]) -> str:
+    """The headline table in Markdown, with the comparisons the run lacks named under it."""
+    text = headline.to_markdown(index=False, disable_numparse=True) if len(headline) else "(no comparison)"
+    return text + (f"\n\nNot in this run: {'; '.join(missing)}." if missing else "")
+
+
+def headline_from_files(out: Path) -> str:
+    """The headline table of the summary written in ``out`` (``results.csv``, ``results_table3.csv``)."""
+    frames = []
+    for name in ("results.csv", "results_table3.csv"):
+        try:
+            frames.append(pd.read_csv(out / name))
+        except pd.errors.EmptyDataError:  # no comparison of that kind in this run
+            frames.append(pd.DataFrame())
+    return headline_markdown(*headline_comparisons(*frames))
+
+
+def machine_description() -> dict[str, str]:
+    """What the results depend on besides the settings: accelerator or CPU model, cores, OS, library versions."""
+    import torch
+    import transformers
+
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [
+            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
+        ]
+        cpu = names[0] if names else cpu
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if torch.cuda.is_available():
+        gpu = f"{torch.cuda.device_count()} × {torch.cuda.get_device_name(0)}"
+    else:
+        gpu = "none"
+    return {
+        "gpu": gpu,
+        "cpu": f"{cpu}, {usable} usable cores of {os.cpu_count()}, torch threads {torch.get_num_threads()}",
+        "os": platform.platform(),
+        "versions": f"Python {platform.python_version()}, torch {torch.__version__}, "
+        f"transformers {transformers.__version__}",
+    }
+
+
+def run_description(cfg: settings.RunSettings, machine: dict[str, str], when: datetime.datetime) -> list[str]:
+    """The header lines of a results page: when, the profile and its changed settings, the machine and the
+    resolved precision (:func:`models.mixed_precision` of the run's ``mixed_precision``)."""
+    changed = {k: v for k, v in cfg.changed().items() if k not in ("out_dir", "figures_dir")}
+    precision = models.mixed_precision(cfg.mixed_precision)
+    return [
+        f"- made: {when:%Y-%m-%d %H:%M} UTC by the results summary (`python -m sfdpo_helpers.results`, the end of "
+        "the main job) from the run's models; answers the notebooks cached are reused, missing ones generated here",
+        f"- settings: profile `{cfg.profile}`, changed: {changed or 'nothing'}",
+        f"- precision: {precision} (`mixed_precision: {cfg.mixed_precision}` resolved on this machine)",
+        f"- GPU: {machine['gpu']}; CPU: {machine['cpu']}",
+        f"- OS: {machine['os']}; {machine['versions']}",
+    ]
+
+
+def publish(cfg: settings.RunSettings, dest: Path) -> list[str]:
+    """Copy the run's ``results.md`` and :data:`PUBLISHED_FIGURES` to ``dest`` (e.g. ``docs/offline_run``), the
+    page with links to the copies; return the figures the run lacks (not copied, listed on the page)."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    found = [n for n in PUBLISHED_FIGURES if (cfg.figures / n).exists()]
+    missing = [n for n in PUBLISHED_FIGURES if n not in found]
+    for name in found:
+        shutil.copyfile(cfg.figures / name, dest / name)
+    links = [f"- [{n}]({n})" for n in found] + [f"- {n}: not written by this run" for n in missing]
+    page = (cfg.out / "results.md").read_text().rstrip("\n")
+    atomic_write_text(dest / "results.md", "\n".join([page, "", "## Figures of this run", "", *links, ""]))
+    return missing
+
+
 def summarise(cfg: settings.RunSettings) -> pd.DataFrame:
     """Write ``results.md``/``results.csv``, Tables 2 and 3 and the overview figure; return the win-rate table."""
     out = cfg.out
@@ -79,11 +223,16 @@ def summarise(cfg: settings.RunSettings) -> pd.DataFrame:
     table.to_csv(out / "results.csv", index=False)
     table2_runs = table2(histories)
     table2_runs.to_csv(out / "results_table2.csv")
-    pd.DataFrame([r.as_row() for r in table3]).to_csv(out / "results_table3.csv", index=False)
+    table3_rows = pd.DataFrame([r.as_row() for r in table3])
+    table3_rows.to_csv(out / "results_table3.csv", index=False)
+    headline = headline_comparisons(table, table3_rows)
+    headline[0].to_csv(out / "results_headline.csv", index=False)
     accuracy = _ifeval_accuracy(rows, answers)
     if accuracy is not None:
         accuracy.to_csv(out / "results_ifeval_accuracy.csv")
-    atomic_write_text(out / "results.md", _report(cfg, len(prompts), vs_base, vs_each, accuracy, table2_runs, table3))
+    header = run_description(cfg, machine_description(), datetime.datetime.now(datetime.UTC))
+    report = _report(cfg, len(prompts), header, headline, vs_base, vs_each, accuracy, table2_runs, table3)
+    atomic_write_text(out / "results.md", report)
     if vs_base:
         bars = [{"name": r.model, "rate": r.rate, "ci_low": r.ci_low, "ci_high": r.ci_high} for r in vs_base]
         plots.win_rate_bars(
@@ -101,15 +250,21 @@ def _ifeval_accuracy(rows: list[dict], answers: dict[str, list[str]]) -> pd.Data
     ).T
 
 
-def _report(cfg, n: int, vs_base, vs_each, accuracy, table2_runs, table3) -> str:
+def _report(cfg, n: int, header, headline, vs_base, vs_each, accuracy, table2_runs, table3) -> str:
     mde = winrate.minimum_detectable_effect(n, sum(r.ties for r in vs_base) / max(1, sum(r.n for r in vs_base)))
     text = [
         "# Results",
+        "",
+        *header,
         "",
         f"Held-out prompts: n = {n} (seed {cfg.seed}), greedy answers of at most {cfg.max_new_tokens} new tokens, "
         f"judge `{cfg.judge}`; a win counts 1, a tie ½, a loss 0; 95% bootstrap CI over prompts; 'decisive' is the "
         f"share of prompts that were not ties and the sign test compares wins with losses. With n = {n} and the "
         f"observed share of ties, a win rate closer to ½ than ±{mde:.3f} goes undetected (α = 0.05, power 0.8).",
+        "",
+        "## Headline comparisons",
+        "",
+        headline_markdown(*headline),
         "",
         "## Every model vs the base model",
         "",
@@ -139,12 +294,17 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", default="offline", help="the run's settings: a profile or a YAML file (default offline)")
     ap.add_argument("--out", default="", help="the run's output folder (default: the settings' out_dir)")
+    ap.add_argument("--publish", default="", metavar="DIR", help="copy the page and its figures to DIR as well")
     args = ap.parse_args(argv)
     cfg = settings.load(args.run)
     if args.out:
         cfg = settings.load({**dataclasses.asdict(cfg), "out_dir": args.out})
     summarise(cfg)
     print((cfg.out / "results.md").read_text())
+    if args.publish:
+        missing = publish(cfg, Path(args.publish))
+        skipped = f"; {len(missing)} figure(s) not written by this run: {', '.join(missing)}" if missing else ""
+        print(f"published {Path(args.publish) / 'results.md'} and its figures{skipped}")
     return 0
 
 

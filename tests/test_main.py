@@ -50,3 +50,17 @@ def test_a_record_of_several_lines_keeps_its_progress_lines_only():
     two = record("step 1/6  loss 0.69  11 s\nstep 2/6  loss 0.66  27 s\n")
     assert main._progress_line(two) and two.getMessage() == "step 1/6  loss 0.69  11 s\n  | step 2/6  loss 0.66  27 s"
     assert not main._progress_line(record("Loading weights\n<Figure size 1350x320 with 3 Axes>\n"))
+
+
+def test_the_main_job_ends_with_where_things_are_and_the_headline_table(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    headline = "| comparison | model | vs |\n|:--|:--|:--|\n| final vs base | selfimprove1 | base |"
+    text = main.closing_report(
+        [("01_data_prep.ipynb", 12.4)], 80.0, tmp_path / "runs" / "main", tmp_path / "fig", headline
+    )
+    assert "01_data_prep.ipynb" in text and "total" in text
+    assert "results             runs/main/results.md" in text and "figures             fig/" in text
+    assert "executed notebooks  runs/main/executed/" in text
+    assert text.endswith(headline) and "95% bootstrap CI" in text
+    elsewhere = main.closing_report([], 1.0, tmp_path.parent / "other", tmp_path / "fig", None)
+    assert f"{tmp_path.parent / 'other' / 'results.md'}" in elsewhere and "No results summary" in elsewhere

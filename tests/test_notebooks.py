@@ -183,6 +183,13 @@ def test_results_summary_compares_every_model(executed):
     assert "Every model vs the base model" in text and "prompt_strict" in text and "goes undetected" in text
     assert (executed / "figures" / "win_rate_overview.png").exists()
     assert "Table 2" in text and "Table 3" in text
+    assert "- precision: " in text and "profile `offline`" in text and "transformers " in text  # how it was made
+    headline = pd.read_csv(executed / "results_headline.csv", dtype=str)
+    assert list(zip(headline.comparison, headline.model, headline.vs))[:2] == [
+        ("final vs base", "selfimprove1", "base"),
+        ("DPO vs SFT", "dpo", "sft"),
+    ]
+    assert "## Headline comparisons" in text and headline["95% CI"][0] in text
     table2 = pd.read_csv(executed / "results_table2.csv", index_col=0)
     assert set(table2.index) >= {"rsdpo1", "rsdpo3"}
     history = json.loads((executed / "checkpoints" / "rsdpo1" / "history.json").read_text())
