@@ -80,7 +80,8 @@ plots.win_rate_bars(
 )
 weak = curriculum.weakest(records, n_weakest, min_prompts_per_category)
 print("weakest categories:", weak)
-print(curriculum.ranking_note(records, weak, min_prompts_per_category))
+note = curriculum.ranking_note(records, weak, min_prompts_per_category)
+print(note)
 
 # %% [markdown]
 # ## 3. New prompts for the weakest categories
@@ -103,6 +104,7 @@ pipeline.record(
     weakest=weak,
     new_prompts=len(new_prompts),
     rates={r["category"]: round(r["loss_rate"], 3) for r in records},
+    note=note,
 )
 
 # %% [markdown]
