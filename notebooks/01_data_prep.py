@@ -123,7 +123,8 @@ pipeline.record(
 #   p95 = 420 tokens on smoltalk). Which cut-off would you choose for the demo data, and why? Would you rather
 #   drop a reply than cut more than 20% of it?
 #
-# Times: 2 CPU cores, offline profile. On a T4 (colab profile) an exercise takes about what the notebook takes.
+# Times (the list the last cell prints): 2 CPU cores, offline profile. Not yet measured on a T4 (colab profile): expect
+# about the time of the notebook itself there, since an exercise reruns it with one change.
 
 # %%
 exercises.check(cfg, "01", exercise)

@@ -170,7 +170,8 @@ for row, answer in zip(eval_rows[:2], answers):
 # - **Question:** mask the end-of-turn token too (in a copy of `collators.tokenize_example`): would the model
 #   still learn to stop?
 #
-# Times: 2 CPU cores, offline profile. On a T4 (colab profile) an exercise takes about what the notebook takes.
+# Times (the list the last cell prints): 2 CPU cores, offline profile. Not yet measured on a T4 (colab profile): expect
+# about the time of the notebook itself there, since an exercise reruns it with one change.
 
 # %%
 exercises.check(cfg, "02", exercise)

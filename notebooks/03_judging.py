@@ -169,7 +169,8 @@ if n_self_judge and cfg.judge != "self":
 # - **Question:** how many prompts tied in section 2? Read two tied prompts' answers in section 3: were they equally
 #   good, or did the judge miss a difference?
 #
-# Times: 2 CPU cores, offline profile. On a T4 (colab profile) an exercise takes about what the notebook takes.
+# Times (the list the last cell prints): 2 CPU cores, offline profile. Not yet measured on a T4 (colab profile): expect
+# about the time of the notebook itself there, since an exercise reruns it with one change.
 
 # %%
 exercises.check(cfg, "03", exercise)

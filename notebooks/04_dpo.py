@@ -275,12 +275,13 @@ if run_name == "dpo":
 # - **Medium** (`kl_on`): set `kl_weight = 1.0`. Which way does `logps/rejected` move, compared with the main run?
 # - **Hard** (`dpop_in_sigmoid`): set `dpop_in_sigmoid = True` (Smaug's form) at the same `dpop_weight`: when does
 #   the penalty stop acting, and why?
-# - **Project** (about 30 min on 2 CPU cores, 4 runs): sweep β × learning rate with the main job,
+# - **Project** (20–35 min on 2 CPU cores: 4 trainings): sweep β × learning rate with the main job,
 #   `python -m sfdpo_helpers.main --only 04 --grid beta=0.1,0.5 --grid dpo.lr=1e-4,4e-4` (models `sweep_*`,
 #   figures in `figures/sweep_*.png`; the main run's `dpo` model is not touched). Which setting raises the margin
 #   without lowering the win rate?
 #
-# Times: 2 CPU cores, offline profile. On a T4 (colab profile) an exercise takes about what the notebook takes.
+# Times (the list the last cell prints): 2 CPU cores, offline profile. Not yet measured on a T4 (colab profile): expect
+# about the time of the notebook itself there, since an exercise reruns it with one change.
 
 # %%
 exercises.check(cfg, "04", exercise)

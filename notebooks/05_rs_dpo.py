@@ -148,7 +148,8 @@ print("The study: RS-DPO1's margins grew fastest while its win rate collapsed; R
 #   prompt): sample 4 answers per *training* prompt, keep `pairs.reward_gap_pairs`, train them with
 #   `stages.dpo_run` and judge the result against DPO.
 #
-# Times: 2 CPU cores, offline profile. On a T4 (colab profile) an exercise takes about what the notebook takes.
+# Times (the list the last cell prints): 2 CPU cores, offline profile. Not yet measured on a T4 (colab profile): expect
+# about the time of the notebook itself there, since an exercise reruns it with one change.
 
 # %%
 exercises.check(cfg, "05", exercise)

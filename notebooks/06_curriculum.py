@@ -120,7 +120,8 @@ pipeline.record(
 # - **Question:** the keyword classifier is crude. Compare its labels with the demo labels per category (a
 #   confusion table): which rule would you improve first?
 #
-# Times: 2 CPU cores, offline profile. On a T4 (colab profile) an exercise takes about what the notebook takes.
+# Times (the list the last cell prints): 2 CPU cores, offline profile. Not yet measured on a T4 (colab profile): expect
+# about the time of the notebook itself there, since an exercise reruns it with one change.
 
 # %%
 exercises.check(cfg, "06", exercise)

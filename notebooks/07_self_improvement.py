@@ -325,7 +325,8 @@ if cross_judge and (other_kind == "self" or all(r.get("instruction_id_list") for
 # - **Project:** if section 5 shows longer answers after the round, train it with the DPO-Positive term
 #   (`round_dpop_weight = 1.0`): does the chosen answer's likelihood, held up, keep the length too?
 #
-# Times: 2 CPU cores, offline profile. On a T4 (colab profile) an exercise takes about what the notebook takes.
+# Times (the list the last cell prints): 2 CPU cores, offline profile. Not yet measured on a T4 (colab profile): expect
+# about the time of the notebook itself there, since an exercise reruns it with one change.
 
 # %%
 exercises.check(cfg, "07", exercise)
