@@ -2,7 +2,9 @@
 
 ``python -m sfdpo_helpers.evaluation MODEL PROMPTS.jsonl [--n N]`` prints a checkpoint's prompt- and
 instruction-level, strict and loose accuracy on IFEval-schema prompts (e.g. the real IFEval prompts of
-``../shared/data/ifeval/ifeval_dev.jsonl``), with answers cached in resumable shards.
+``../shared/data/ifeval/ifeval_dev.jsonl``), with answers cached in resumable shards, and beside them
+``unrequested_formats``: the share of answers that open with a quote, are JSON or are all lowercase when the
+prompt does not ask for it (:func:`formats.unrequested_format_shares`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 
 from .answers import model_answers
+from .formats import unrequested_format_shares
 
 
 def ifeval_report(
@@ -17,16 +20,18 @@ def ifeval_report(
     precision: str = "auto",
 ) -> dict:  # fmt: skip
     """IFEval's four accuracies of a model (greedy decoding, the model's own chat template, in ``precision``:
-    "auto" as in training, "no" for fp32)."""
+    "auto" as in training, "no" for fp32), as :func:`judges.evaluate` returns them, and under
+    ``unrequested_formats`` the shares of :func:`formats.unrequested_format_shares` on the same answers."""
     from .judges import evaluate
 
     prompts = [r["prompt"] for r in rows]
     answers = model_answers(model_path, prompts, cache_dir, max_new_tokens, batch_size, precision=precision)
-    return evaluate(rows, answers)
+    return {**evaluate(rows, answers), "unrequested_formats": unrequested_format_shares(rows, answers)}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m sfdpo_helpers.evaluation MODEL PROMPTS.jsonl``: IFEval's four accuracies of a checkpoint."""
+    """``python -m sfdpo_helpers.evaluation MODEL PROMPTS.jsonl``: IFEval's four accuracies of a checkpoint and
+    its unrequested-format shares."""
     import argparse
 
     from . import data
@@ -47,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = data.read_jsonl(args.prompts)[: args.n]
     report = ifeval_report(args.model, rows, args.cache, args.max_new_tokens, args.batch_size, args.precision)
     summary = {k: v for k, v in report.items() if isinstance(v, (int, float))}
+    summary["unrequested_formats"] = report["unrequested_formats"]
     settings = {"max_new_tokens": args.max_new_tokens, "precision": mixed_precision(args.precision)}
     print(json.dumps({"model": args.model, "prompts": args.prompts, **settings, **summary}, indent=1))
     return 0

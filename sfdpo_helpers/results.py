@@ -6,7 +6,9 @@ and writes
 
 * ``out_dir/results.md`` and ``results.csv``: win rate of every model vs the base and vs every other
   model (n, ties, 95% CI, decisive share, sign test), and, on IFEval-style prompts, each model's
-  IFEval accuracies;
+  IFEval accuracies (``results_ifeval_accuracy.csv``) and unrequested formats
+  (``results_unrequested_formats.csv``: the share of answers that open with a quote, are JSON or are all
+  lowercase when the prompt does not ask for it, :mod:`.formats`);
 * the study's Table 2 (``results_table2.csv``: RS-DPO vs DPO at each judged fraction of an epoch, read
   from notebook 05's training histories) and Table 3 (``results_table3.csv``: RS-DPO3 vs DPO, the last
   self-improved model vs DPO and vs RS-DPO3, on the summary's prompts);
@@ -35,7 +37,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import data, judges, models, pipeline, plots, settings, winrate
+from . import data, formats, judges, models, pipeline, plots, settings, winrate
 from .files import atomic_write_text
 
 # Figures of a run that a published results page carries beside it (written to cfg.figures by the summary,
@@ -230,8 +232,12 @@ def summarise(cfg: settings.RunSettings) -> pd.DataFrame:
     accuracy = _ifeval_accuracy(rows, answers)
     if accuracy is not None:
         accuracy.to_csv(out / "results_ifeval_accuracy.csv")
+    unrequested = unrequested_format_table(rows, answers)
+    if unrequested is not None:
+        unrequested.to_csv(out / "results_unrequested_formats.csv")
     header = run_description(cfg, machine_description(), datetime.datetime.now(datetime.UTC))
-    report = _report(cfg, len(prompts), header, headline, vs_base, vs_each, accuracy, table2_runs, table3)
+    tables = (accuracy, unrequested, table2_runs, table3)
+    report = _report(cfg, len(prompts), header, headline, vs_base, vs_each, *tables)
     atomic_write_text(out / "results.md", report)
     if vs_base:
         bars = [{"name": r.model, "rate": r.rate, "ci_low": r.ci_low, "ci_high": r.ci_high} for r in vs_base]
@@ -250,7 +256,38 @@ def _ifeval_accuracy(rows: list[dict], answers: dict[str, list[str]]) -> pd.Data
     ).T
 
 
-def _report(cfg, n: int, header, headline, vs_base, vs_each, accuracy, table2_runs, table3) -> str:
+def unrequested_format_table(rows: list[dict], answers: dict[str, list[str]]) -> pd.DataFrame | None:
+    """Every model's unrequested-format shares (:func:`formats.unrequested_format_shares`: columns ``quoted``,
+    ``json``, ``lowercase``, ``any``) and their denominators (``unasked_<format>``: the prompts that do not ask
+    for that format), one row per model, when the prompts carry IFEval instructions (else None)."""
+    if not all(r.get("instruction_id_list") for r in rows):
+        return None
+    table = {}
+    for name, model_answers in answers.items():
+        shares = formats.unrequested_format_shares(rows, model_answers)
+        denominators = {f"unasked_{k}": v for k, v in shares["unasked"].items()}
+        table[name] = {**{k: shares[k] for k in shares["unasked"]}, **denominators}
+    return pd.DataFrame.from_dict(table, orient="index")
+
+
+def unrequested_format_markdown(table: pd.DataFrame) -> list[str]:
+    """The results page's section on unrequested formats: what is counted, the shares, the denominators."""
+    unasked = table.filter(like="unasked_").iloc[0]
+    counts = ", ".join(f"{k.removeprefix('unasked_')} {v}" for k, v in unasked.items())
+    return [
+        "## Unrequested formats on the same prompts",
+        "",
+        "Share of answers that open with a double quote (`quoted`), are a JSON object or array (`json`) or are "
+        "all lowercase (`lowercase`) among the prompts whose instructions do not ask for that format; `any`: "
+        "answers showing at least one of them among the prompts that ask for none. The target: no model more "
+        f"than 0.05 above the base. Prompts not asking: {counts}.",
+        "",
+        table[[c for c in table.columns if not c.startswith("unasked_")]].round(3).to_markdown(),
+        "",
+    ]
+
+
+def _report(cfg, n: int, header, headline, vs_base, vs_each, accuracy, unrequested, table2_runs, table3) -> str:
     mde = winrate.minimum_detectable_effect(n, sum(r.ties for r in vs_base) / max(1, sum(r.n for r in vs_base)))
     text = [
         "# Results",
@@ -277,6 +314,8 @@ def _report(cfg, n: int, header, headline, vs_base, vs_each, accuracy, table2_ru
     ]
     if accuracy is not None:
         text += ["## IFEval-style accuracy on the same prompts", "", accuracy.round(3).to_markdown(), ""]
+    if unrequested is not None:
+        text += unrequested_format_markdown(unrequested)
     text += [
         "## Table 2: RS-DPO vs DPO during training (the held-out prompts above, judged during training)",
         "",

@@ -121,3 +121,71 @@ def test_oriented_reads_a_comparison_from_either_side():
     assert (flipped["ci_low"], flipped["ci_high"]) == pytest.approx((0.505, 0.635))
     assert (flipped["wins"], flipped["losses"]) == (28, 14)
     assert results.oriented(table, "dpo", "selfimprove1") is None
+
+
+def format_rows_and_answers():
+    """Four IFEval rows (one asks for quotes) and two models' answers: the base quotes once unasked, the SFT
+    model quotes every answer and writes one all in lowercase."""
+    rows = [
+        {"prompt": f"Prompt {i}.", "instruction_id_list": [iid], "kwargs": [{}]}
+        for i, iid in enumerate(
+            ["startend:quotation", "punctuation:no_comma", "punctuation:no_comma", "keywords:existence"]
+        )
+    ]
+    rows[3]["kwargs"] = [{"keywords": ["sea"]}]
+    answers = {
+        "base": ['"Asked to quote."', '"Not asked."', "A plain answer.", "The sea."],
+        "sft": ['"Asked to quote."', '"Not asked."', '"not asked either, and all in lowercase"', '"The sea."'],
+    }
+    return rows, answers
+
+
+def test_the_unrequested_format_table_holds_every_models_shares_and_their_denominators():
+    rows, answers = format_rows_and_answers()
+    table = results.unrequested_format_table(rows, answers)
+    assert list(table.index) == ["base", "sft"]
+    assert table.loc["base", ["quoted", "json", "lowercase", "any"]].tolist() == pytest.approx([1 / 3, 0, 0, 1 / 3])
+    assert table.loc["sft", ["quoted", "json", "lowercase", "any"]].tolist() == pytest.approx([1, 0, 1 / 4, 1])
+    assert table.loc["sft", ["unasked_quoted", "unasked_json", "unasked_lowercase", "unasked_any"]].tolist() == [
+        3, 4, 4, 3,
+    ]  # fmt: skip
+    text = "\n".join(results.unrequested_format_markdown(table))
+    assert text.startswith("## Unrequested formats on the same prompts")
+    assert "Prompts not asking: quoted 3, json 4, lowercase 4, any 3." in text
+    assert "| base |    0.333 |      0 |        0    | 0.333 |" in text and "unasked_" not in text
+    hub_rows = [{"prompt": r["prompt"]} for r in rows]  # no IFEval instructions: no table
+    assert results.unrequested_format_table(hub_rows, answers) is None
+
+
+class LengthJudge:
+    def score(self, prompts, responses):
+        return [float(len(r)) for r in responses]
+
+
+@pytest.mark.parametrize("with_instructions", [True, False])
+def test_the_summary_writes_the_unrequested_format_table_only_for_ifeval_prompts(
+    tmp_path, monkeypatch, with_instructions
+):
+    from sfdpo_helpers import data, pipeline
+
+    rows, answers = format_rows_and_answers()
+    if not with_instructions:
+        rows = [{"prompt": r["prompt"]} for r in rows]
+    cfg = settings.load({"out_dir": str(tmp_path / "run"), "figures_dir": str(tmp_path / "figures")})
+    data.write_jsonl(rows, cfg.out / "data" / "eval_prompts.jsonl")
+    (cfg.out / "models" / "sft").mkdir(parents=True)
+    (cfg.out / "models" / "sft" / "config.json").write_text("{}")
+    by_path = {cfg.base_model: answers["base"], str(cfg.out / "models" / "sft"): answers["sft"]}
+    monkeypatch.setattr(pipeline, "model_answers", lambda cfg, path, prompts: by_path[path])
+    monkeypatch.setattr(pipeline, "judge", lambda cfg, rows, self_judge="": LengthJudge())
+    results.summarise(cfg)
+    page = (cfg.out / "results.md").read_text()
+    csv = cfg.out / "results_unrequested_formats.csv"
+    if not with_instructions:
+        assert not csv.exists() and "Unrequested formats" not in page
+        return
+    written = pd.read_csv(csv, index_col=0)
+    assert written.loc["sft", "quoted"] == 1.0 and written.loc["base", "quoted"] == pytest.approx(1 / 3)
+    assert written.loc["base", "unasked_any"] == 3
+    assert "## Unrequested formats on the same prompts" in page
+    assert page.index("## IFEval-style accuracy") < page.index("## Unrequested formats") < page.index("## Table 2")
