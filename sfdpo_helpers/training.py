@@ -206,10 +206,7 @@ def train(
     state = {"settings": asdict(settings), "run": run_identity(model, examples, objective, acc.mixed_precision)}
     speed_and_memory_options(model, settings)
     per_epoch, total = plan_steps(len(examples), settings)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay, fused=acc.device.type == "cuda")
-    warmup = int(settings.warmup_ratio * total)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_with_warmup(s, total, warmup))
+    opt, scheduler, warmup = _optimizer(model, settings, total, fused=acc.device.type == "cuda")
     wrapped, opt = acc.prepare(model, opt)
     acc.register_for_checkpointing(scheduler)
     step, history = _restore(acc, Path(run_dir), state, resume, total)
@@ -239,6 +236,14 @@ def train(
     if acc.is_main_process:
         atomic_write_text(Path(run_dir) / "history.json", json.dumps(history, indent=1))
     return history
+
+
+def _optimizer(model, settings: TrainSettings, total: int, fused: bool):
+    """AdamW over the trainable parameters and the LR schedule: linear warm-up, then cosine to zero."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay, fused=fused)
+    warmup = int(settings.warmup_ratio * total)
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_with_warmup(s, total, warmup)), warmup
 
 
 def start_weights_sample(model) -> list[bytes]:
