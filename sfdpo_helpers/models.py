@@ -335,16 +335,17 @@ def parameters_sample(model, lora: bool = True, per_tensor: int = 256) -> list[b
     """What identifies an in-memory model's weights: ``per_tensor`` evenly spaced values of *every* parameter
     (as fp32 bytes) and the parameters' shapes. ``lora=False`` leaves LoRA adapters out (with them off the
     model is its base: DPO's reference and a run's start weights), so a LoRA-wrapped model gives its base's
-    sample. Cheap on a GPU (one transfer of a few hundred values per tensor), and it changes when any tensor
-    changes anywhere (a retrained model, a layer edited by hand), not only its first or last ones."""
+    sample. Cheap on a GPU (one transfer of a few hundred values per tensor), and it changes when training
+    changes any tensor (a retrained model, a layer edited by hand), not only the first or last ones."""
     params = [p for name, p in model.named_parameters() if lora or "lora_" not in name]
     if not params:
         return []
     picked = []
     for p in params:
         flat = p.detach().reshape(-1)
-        positions = torch.linspace(0, flat.numel() - 1, min(per_tensor, flat.numel()), device=flat.device)
-        picked.append(flat[positions.long()].float().cpu())
+        n = min(per_tensor, flat.numel())  # integer positions: a float linspace overshoots past 2**24 elements
+        positions = torch.arange(n, device=flat.device) * (flat.numel() - 1) // max(n - 1, 1)
+        picked.append(flat[positions].float().cpu())
     shapes = repr([tuple(p.shape) for p in params]).encode()
     return [shapes, torch.cat(picked).numpy().tobytes()]
 

@@ -196,3 +196,18 @@ def test_weights_samples_cover_every_tensor(tiny):
                 torch.nn.init.normal_(b.weight, std=0.5)
     assert models.parameters_sample(lora, lora=False) == base
     assert models.parameters_sample(lora) != base
+
+
+def test_the_weights_sample_reaches_the_last_value_of_a_tensor_past_two_to_the_24():
+    """A float32 linspace of positions rounds past 2**24 elements (SmolLM2's embedding has 28,311,552) and
+    indexed one past the end; the sample takes integer positions, the last one being the tensor's last value."""
+    import torch
+
+    from sfdpo_helpers.models import parameters_sample
+
+    big = torch.nn.Module()
+    big.weight = torch.nn.Parameter(torch.zeros(2**24 + 7, dtype=torch.bfloat16), requires_grad=False)
+    before = parameters_sample(big)
+    with torch.no_grad():
+        big.weight[-1] = 1.0
+    assert parameters_sample(big) != before
