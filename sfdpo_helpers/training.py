@@ -220,7 +220,7 @@ def train(
         batches = my_micro_batches(acc, examples, collate, global_batch, settings.micro_batch_size)
         row = {"step": step + 1, "epoch": (step + 1) / per_epoch, "lr": scheduler.get_last_lr()[0]}
         row.update(optimizer_step(acc, wrapped, opt, batches, loss_sum, count, settings))
-        _check_finite(row, global_batch, run_dir)
+        _check_finite(row, global_batch, run_dir, acc.mixed_precision)
         scheduler.step()
         step += 1
         history.append(row)
@@ -294,12 +294,20 @@ def _announce(acc, n: int, per_epoch: int, total: int, warmup: int, settings: Tr
         )
 
 
-def _check_finite(row: dict, global_batch: list[int], run_dir) -> None:
+FP16_ADVICE = (
+    "The run is in fp16, whose largest number is 65,504: the Qwen2 family is known to overflow there (NaN loss, "
+    "'!!!!' answers). Set mixed_precision: no in the run settings (fp32: slower, twice the activation memory), "
+    "or mixed_precision: bf16 on a GPU that has it (compute capability 8.0 or more: A100, L4, H100; not a T4)."
+)
+
+
+def _check_finite(row: dict, global_batch: list[int], run_dir, precision: str = "no") -> None:
+    """Stop on a NaN or infinite loss, before anything is saved; under fp16 the message names the way out."""
     if not math.isfinite(row["loss"]):
+        advice = FP16_ADVICE if precision == "fp16" else "Lower the learning rate or check these rows."
         raise NonFiniteLossError(
             f"loss is {row['loss']} at step {row['step']} (example indices {global_batch[:8]}"
-            f"{'...' if len(global_batch) > 8 else ''}); the last good checkpoint in {run_dir} is kept. "
-            "Lower the learning rate or check these rows."
+            f"{'...' if len(global_batch) > 8 else ''}); the last good checkpoint in {run_dir} is kept. {advice}"
         )
 
 

@@ -128,6 +128,42 @@ def test_non_finite_loss_stops_with_a_clear_message(tmp_path, tiny, tokenizer):
     assert checkpoints.latest(tmp_path).name == "step-000002"  # last good one kept, no NaN checkpoint
 
 
+def test_fp16_overflow_stops_at_the_last_good_checkpoint_and_names_mixed_precision_no(tmp_path, tiny, tokenizer):
+    """A T4 trains in fp16 (largest number 65,504). The loss here is computed in fp16 and overflows from step 3
+    (activations scaled past fp16's range, as Qwen2's do): the run stops before saving, step 2's checkpoint is
+    kept, and the message says what to change (mixed_precision: no, or bf16 where the GPU has it)."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+
+    from sfdpo_helpers import checkpoints, training
+    from sfdpo_helpers.collators import SFTCollator, tokenize_example
+
+    examples = [tokenize_example(tokenizer, "Hi", "Hello there.")] * 4
+    calls = {"n": 0}
+
+    def loss_sum(model, batch):
+        calls["n"] += 1
+        logits = model(**{k: batch[k] for k in ("input_ids", "attention_mask")}).logits
+        scale = 1e6 if calls["n"] > 2 else 1.0  # from step 3 on, past fp16's range
+        return ((logits * scale).half().float() ** 2).mean(), {}
+
+    settings = training.TrainSettings(lr=1e-3, epochs=10, batch_size=2, micro_batch_size=2, max_steps=4, save_every=1)
+    AcceleratorState._reset_state()
+    try:
+        acc = Accelerator(mixed_precision="fp16", cpu=True)  # the T4's precision, on a CPU (no loss scaler here)
+        checkpoints.attach(acc)
+        with pytest.raises(training.NonFiniteLossError) as err:
+            training.train(
+                tiny, examples, SFTCollator(tokenizer.pad_token_id), loss_sum, lambda b: 1, [5] * 4, settings,
+                tmp_path, progress=False, accelerator=acc,
+            )  # fmt: skip
+    finally:
+        AcceleratorState._reset_state()
+    text = str(err.value)
+    assert "loss is inf at step 3" in text and "mixed_precision: no" in text and "mixed_precision: bf16" in text
+    assert checkpoints.latest(tmp_path).name == "step-000002"  # last good one kept, no overflowed checkpoint
+
+
 def test_resume_with_other_settings_is_refused(tmp_path, tiny, tokenizer):
     from sfdpo_helpers import training
     from sfdpo_helpers.collators import SFTCollator, tokenize_example
