@@ -139,7 +139,7 @@ def _import_openai():
         import openai
     except ImportError:
         raise ImportError(
-            "judge='api' needs the openai package: pip install 'sfdpo[api]' (or pip install 'openai>=1.40')"
+            "judge='api' needs the openai package: pip install 'sfdpo[api]' (or pip install 'openai>=1.55.3')"
         ) from None
     return openai
 
