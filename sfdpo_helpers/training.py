@@ -220,7 +220,7 @@ def train(
         batches = my_micro_batches(acc, examples, collate, global_batch, settings.micro_batch_size)
         row = {"step": step + 1, "epoch": (step + 1) / per_epoch, "lr": scheduler.get_last_lr()[0]}
         row.update(optimizer_step(acc, wrapped, opt, batches, loss_sum, count, settings))
-        _check_finite(row, global_batch, run_dir)
+        _check_finite(row, global_batch, run_dir, acc.mixed_precision)
         scheduler.step()
         step += 1
         history.append(row)
@@ -316,12 +316,20 @@ def _announce(acc, n: int, per_epoch: int, total: int, warmup: int, settings: Tr
         )
 
 
-def _check_finite(row: dict, global_batch: list[int], run_dir) -> None:
+FP16_ADVICE = (
+    "The run is in fp16, whose largest number is 65,504: the Qwen2 family is known to overflow there (NaN loss, "
+    "'!!!!' answers). Set mixed_precision: no in the run settings (fp32: slower, twice the activation memory), "
+    "or mixed_precision: bf16 on a GPU that has it (compute capability 8.0 or more: A100, L4, H100; not a T4)."
+)
+
+
+def _check_finite(row: dict, global_batch: list[int], run_dir, precision: str = "no") -> None:
+    """Stop on a NaN or infinite loss, before anything is saved; under fp16 the message names the way out."""
     if not math.isfinite(row["loss"]):
+        advice = FP16_ADVICE if precision == "fp16" else "Lower the learning rate or check these rows."
         raise NonFiniteLossError(
             f"loss is {row['loss']} at step {row['step']} (example indices {global_batch[:8]}"
-            f"{'...' if len(global_batch) > 8 else ''}); the last good checkpoint in {run_dir} is kept. "
-            "Lower the learning rate or check these rows."
+            f"{'...' if len(global_batch) > 8 else ''}); the last good checkpoint in {run_dir} is kept. {advice}"
         )
 
 
@@ -364,12 +372,45 @@ class _Progress:
         self.bar.close()
 
 
-def save_model(model, tokenizer, out_dir: str | Path):
-    """Save a plain (LoRA merged) model and its tokenizer with ``save_pretrained``; return the model."""
+def saved_dtype(precision: str, device_type: str) -> torch.dtype:
+    """The dtype a trained model is saved in: the training's half precision on a GPU (bf16 or fp16), else fp32.
+
+    Why: a Colab run saves six models of Qwen2.5-0.5B on a 15 GB Drive; in fp32 they take 2 GB each, in fp16
+    1 GB. Under autocast the matmuls of training and evaluation already ran on the weights rounded to that
+    precision, so little is lost (the norm weights and the embedding rows are rounded too). On a CPU (the offline
+    demo, small models on a local disk) the fp32 weights are kept, so the demo's later models stay as they were."""
+    if device_type == "cuda" and precision in ("bf16", "fp16"):
+        return torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.float32
+
+
+def _trained_precision() -> str:
+    """The precision of this process's last training run (accelerate keeps one state per process), else "no"."""
+    from accelerate.state import AcceleratorState
+
+    return (AcceleratorState._shared_state or {}).get("_mixed_precision") or "no"
+
+
+def save_model(model, tokenizer, out_dir: str | Path, dtype: torch.dtype | None = None):
+    """Save a plain (LoRA merged) model and its tokenizer with ``save_pretrained``; return the model.
+
+    ``dtype`` (default :func:`saved_dtype` of the last training run's precision and the model's device) is the
+    precision of the saved weights; :func:`sfdpo_helpers.models.load_model` loads them back into fp32 master
+    weights. The returned model holds the saved (rounded) weights, so it is the model later notebooks load."""
     out_dir = Path(out_dir)
     if hasattr(model, "merge_and_unload"):
         model = model.merge_and_unload()
-    model.save_pretrained(out_dir)
+    dtype = dtype or saved_dtype(_trained_precision(), next(model.parameters()).device.type)
+    if dtype != torch.float32:
+        with torch.no_grad():  # round the parameters only: buffers (rotary frequencies) are recomputed on load
+            for param in model.parameters():
+                param.copy_(param.to(dtype))
+    state, stored = {}, set()
+    for name, tensor in model.state_dict().items():  # a half-size copy; tied weights (lm_head = embeddings) once
+        if tensor.data_ptr() not in stored:
+            stored.add(tensor.data_ptr())
+            state[name] = tensor.to("cpu", dtype)
+    model.save_pretrained(out_dir, state_dict=state)
     tokenizer.save_pretrained(out_dir)
     return model
 

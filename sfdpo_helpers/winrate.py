@@ -9,6 +9,9 @@ bootstrap over prompts from ``scipy.stats.bootstrap``; when every outcome is
 the same (or there is one prompt) the interval collapses to the rate instead
 of scipy's NaN.
 
+A prompt a judge could not score (``nan``, e.g. an input the API judge's endpoint refused) is left out of
+the comparison and counted in ``skipped``, which the tables and the verdict show.
+
 Ties pull every win rate towards ½, so each result also carries the *decisive* view: the share of
 prompts that were not ties, the win share among decisive prompts, and the two-sided sign test
 (binomial test of wins against losses, ties dropped). :func:`minimum_detectable_effect` says how far
@@ -38,6 +41,7 @@ class WinRate:
     by_category: dict[str, WinRate] = field(default_factory=dict)
     model: str = "A"
     baseline: str = "B"
+    skipped: int = 0  # prompts left out: a score was nan (the judge could not score an answer)
 
     @property
     def decisive(self) -> int:
@@ -71,19 +75,20 @@ class WinRate:
             "decisive_share": self.decisive / self.n,
             "decisive_win_rate": self.decisive_rate,
             "sign_test_p": self.sign_test_p,
+            "skipped": self.skipped,
         }
 
 
-def _outcomes(scores_a: Sequence[float], scores_b: Sequence[float], tie_tol: float) -> list[float]:
+def _outcomes(scores_a: Sequence[float], scores_b: Sequence[float], tie_tol: float) -> list[float | None]:
+    """Per prompt 1 (A wins), ½ (tie), 0 (B wins), or None when either score is nan (not scored)."""
     if len(scores_a) != len(scores_b):
         raise ValueError(f"scores_a has {len(scores_a)} items but scores_b has {len(scores_b)}")
     out = []
-    for i, (a, b) in enumerate(zip(scores_a, scores_b)):
+    for a, b in zip(scores_a, scores_b):
         a, b = float(a), float(b)
-        for name, value in (("scores_a", a), ("scores_b", b)):
-            if math.isnan(value):
-                raise ValueError(f"{name}[{i}] is NaN")
-        if a == b or math.isclose(a, b, rel_tol=0.0, abs_tol=tie_tol):
+        if math.isnan(a) or math.isnan(b):
+            out.append(None)
+        elif a == b or math.isclose(a, b, rel_tol=0.0, abs_tol=tie_tol):
             out.append(0.5)
         else:
             out.append(1.0 if a > b else 0.0)
@@ -144,17 +149,23 @@ def win_rate(
     ``scores_a[i]`` and ``scores_b[i]`` are two judges' (or one judge's)
     scores of A's and B's responses to prompt i. With ``categories`` (one
     label per prompt), ``by_category`` holds the same record per label.
+    A prompt with a ``nan`` score on either side is left out and counted in ``skipped``.
     """
-    outcomes = _outcomes(scores_a, scores_b, tie_tol)
-    if not outcomes:
+    all_outcomes = _outcomes(scores_a, scores_b, tie_tol)
+    if not all_outcomes:
         raise ValueError("no comparisons: the score lists are empty")
+    outcomes = [o for o in all_outcomes if o is not None]
+    if not outcomes:
+        raise ValueError(f"no comparisons: every one of the {len(all_outcomes)} prompts has a nan score (not judged)")
     result = _summary(outcomes, n_resamples, seed, method, model=model, baseline=baseline)
+    result.skipped = len(all_outcomes) - len(outcomes)
     if categories is not None:
-        if len(categories) != len(outcomes):
-            raise ValueError(f"categories has {len(categories)} items but the scores have {len(outcomes)}")
+        if len(categories) != len(all_outcomes):
+            raise ValueError(f"categories has {len(categories)} items but the scores have {len(all_outcomes)}")
         groups: dict[str, list[float]] = {}
-        for label, outcome in zip(categories, outcomes):
-            groups.setdefault(str(label), []).append(outcome)
+        for label, outcome in zip(categories, all_outcomes):
+            if outcome is not None:
+                groups.setdefault(str(label), []).append(outcome)
         result.by_category = {
             label: _summary(group, n_resamples, seed, method, model=model, baseline=baseline)
             for label, group in sorted(groups.items())
@@ -199,8 +210,10 @@ def verdict(result: WinRate) -> str:
     """One sentence a notebook can print: which model is better, or that no difference was detected and how
     large a difference this many prompts could have seen (the minimum detectable effect at the observed ties)."""
     rate = f"{result.model} vs {result.baseline}: {result.rate:.3f} [{result.ci_low:.3f}, {result.ci_high:.3f}]"
+    skipped = f", {result.skipped} prompt(s) not judged, left out" if result.skipped else ""
     counts = (
-        f"(W/T/L {result.wins}/{result.ties}/{result.losses}, n = {result.n}, sign test p = {result.sign_test_p:.2g})"
+        f"(W/T/L {result.wins}/{result.ties}/{result.losses}, n = {result.n}{skipped}, "
+        f"sign test p = {result.sign_test_p:.2g})"
     )
     if result.ci_low > 0.5:
         return f"{rate} {counts}: {result.model} is better (the 95% CI lies above ½)."
@@ -214,7 +227,8 @@ def verdict(result: WinRate) -> str:
 
 
 def to_markdown(results: Sequence[WinRate] | WinRate, digits: int = 3) -> str:
-    """A Markdown table of win rates, with the decisive share and the sign test beside the rate."""
+    """A Markdown table of win rates, with the decisive share and the sign test beside the rate (and a "not
+    judged" column of skipped prompts when any result has some)."""
     import pandas as pd
 
     if isinstance(results, WinRate):
@@ -230,6 +244,7 @@ def to_markdown(results: Sequence[WinRate] | WinRate, digits: int = 3) -> str:
             "decisive": f"{r.decisive / r.n:.0%}",
             "wins of decisive": "–" if not r.decisive else f"{r.decisive_rate:.{digits}f}",
             "sign test p": f"{r.sign_test_p:.3g}",
+            **({"not judged": r.skipped} if any(x.skipped for x in results) else {}),
         }
         for r in results
     ]

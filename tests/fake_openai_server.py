@@ -8,9 +8,17 @@ from 40 words lose, so judged win rates move in a predictable direction.
 
 Faults, for testing clients (authorised requests use them up in this order):
 the first ``fail_429`` answer 429, the next ``fail_500`` answer 500 (both with
-``Retry-After: <retry_after>``), the next ``slow_requests`` sleep
-``slow_seconds`` before answering. A missing or wrong ``Authorization: Bearer
-<key>`` answers 401. Every request is counted (``server.requests``) and logged
+``Retry-After: <retry_after>``: transient failures, the next try succeeds), the
+next ``slow_requests`` sleep ``slow_seconds`` before answering. A missing or
+wrong ``Authorization: Bearer <key>`` answers 401.
+
+Refusals of one input, as NVIDIA's endpoint makes them (HTTP 400 with its
+problem-details body, every time the same input is sent): with
+``max_input_tokens``, an input of more tokens (:func:`fake_token_count`) answers
+``{"type": "about:blank", "status": 400, "title": "Bad Request", "detail":
+"Input length N exceeds maximum allowed token size M"}``; with
+``refuse_containing``, a prompt containing that text answers the same shape
+with ``"detail": "Inference error"``. Every request is counted (``server.requests``) and logged
 (``server.log``: path, whether the key matched, the model, the status).
 
 The server listens on 127.0.0.1 only, on a free port, in a daemon thread, and
@@ -30,6 +38,12 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CHAT_PATH = "/v1/chat/completions"
+
+
+def fake_token_count(prompt: str, response: str) -> int:
+    """Tokens of an input as the fake counts them: one per 4 characters of prompt and response (about
+    Llama 3's rate on English text), plus 16 for the chat template."""
+    return -(-(len(prompt) + len(response)) // 4) + 16
 
 
 def fake_reward(prompt: str, response: str) -> float:
@@ -57,8 +71,11 @@ class FakeRewardServer:
         slow_seconds: float = 0.0,
         slow_requests: int | None = None,
         retry_after: str = "0",
+        max_input_tokens: int | None = None,
+        refuse_containing: str | None = None,
     ):
         self.key, self.retry_after = key, retry_after
+        self.max_input_tokens, self.refuse_containing = max_input_tokens, refuse_containing
         self.fail_429, self.fail_500 = int(fail_429), int(fail_500)
         self.slow_seconds = float(slow_seconds)
         self.slow_requests = (1 if slow_seconds > 0 else 0) if slow_requests is None else int(slow_requests)
@@ -116,10 +133,28 @@ class FakeRewardServer:
         return 200, 0.0
 
 
-def _answer(body: dict) -> dict:
+def _pair(body: dict) -> tuple[str, str]:
     messages = body.get("messages") or []
     prompt = next((m.get("content", "") for m in messages if m.get("role") == "user"), "")
     response = messages[-1].get("content", "") if messages and messages[-1].get("role") == "assistant" else ""
+    return prompt, response
+
+
+def _refusal(server: FakeRewardServer, body: dict) -> dict | None:
+    """NVIDIA's 400 body for an input it will never accept, else None."""
+    prompt, response = _pair(body)
+    tokens = fake_token_count(prompt, response)
+    if server.max_input_tokens is not None and tokens > server.max_input_tokens:
+        detail = f"Input length {tokens} exceeds maximum allowed token size {server.max_input_tokens}"
+    elif server.refuse_containing and server.refuse_containing in prompt:
+        detail = "Inference error"
+    else:
+        return None
+    return {"type": "about:blank", "status": 400, "title": "Bad Request", "detail": detail}
+
+
+def _answer(body: dict) -> dict:
+    prompt, response = _pair(body)
     reward = round(fake_reward(prompt, response), 6)
     return {
         "id": "chatcmpl-fake",
@@ -146,6 +181,9 @@ def _handler_for(server: FakeRewardServer):
             status, sleep = server._plan(authorised)
             if self.path != CHAT_PATH and status == 200:
                 status = 404
+            refusal = _refusal(server, body) if status == 200 else None
+            if refusal is not None:
+                status = 400
             server.log.append(
                 {"path": self.path, "authorised": authorised, "model": body.get("model"), "status": status}
             )
@@ -153,6 +191,8 @@ def _handler_for(server: FakeRewardServer):
                 time.sleep(sleep)
             if status == 200:
                 self._send(200, _answer(body))
+            elif refusal is not None:
+                self._send(400, refusal)
             else:
                 self._send(status, {"error": {"message": f"fake error {status}", "code": status}})
 

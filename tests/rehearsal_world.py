@@ -124,21 +124,62 @@ def _msg(role: str, content) -> dict:
 # --- smoltalk -------------------------------------------------------------------------------------
 
 
+# smoltalk subsets whose task is the system message and whose user turn is only the input (rows of their real
+# shape, texts shortened): the first turn must keep the task, so the expected prompt is "system\n\nuser".
+SYSTEM_TASKS = (
+    (
+        "smol-rewrite",
+        "You're an AI assistant for text re-writing. Rewrite the input text to make it more concise while "
+        "preserving its core meaning.",
+        "Hi Sam, I wanted to follow up on the budget we talked about on Monday, because I think we still need to "
+        "agree on the numbers before Friday. Best, Alex",
+        "Hi Sam, can we agree on Monday's budget numbers before Friday? Best, Alex",
+    ),
+    (
+        "smol-summarize",
+        "Provide a concise, objective summary of the input text in up to three sentences, focusing on key actions "
+        "and intentions without using second or third person pronouns.",
+        "The city council voted on Tuesday to extend the bike lane network by 40 km over the next three years, "
+        "funded by a new parking levy.",
+        "A 40 km extension of the bike lane network over three years was approved, funded by a parking levy.",
+    ),
+    (
+        "apigen-80k",
+        "You are an expert in composing functions. You are given a question and a set of possible functions. "
+        "Based on the question, you will need to make one or more function/tool calls to achieve the purpose.\n\n"
+        'You have access to the following tools:\n<tools>[{"name": "get_weather", "description": "Current weather '
+        'of a city", "parameters": {"city": {"type": "str"}}}]</tools>',
+        "What is the weather in Lisbon right now?",
+        '<tool_call>[{"name": "get_weather", "arguments": {"city": "Lisbon"}}]</tool_call>',
+    ),
+)
+
+
 def smoltalk_row(split: str, i: int) -> tuple[dict, tuple[str, str] | None]:
     """Row ``i`` of a split and its expected first turn (None for the malformed rows of SMOLTALK_BAD).
 
-    The mix mirrors smoltalk: plain one-turn chats, a system turn first (systemchats), multi-turn chats."""
+    The mix mirrors smoltalk: plain one-turn chats, a persona system turn first (systemchats: "You are a helpful
+    assistant." is dropped, "You are a patient teacher." folded into the prompt), multi-turn chats, and rows of
+    the subsets whose system message is the task (:data:`SYSTEM_TASKS`: folded into the prompt)."""
     user = f"[{split} {i}] How do I {TOPICS[i % len(TOPICS)]}? Please explain step by step."
     reply = f"[{split} {i}] To {TOPICS[i % len(TOPICS)]}, start small, check each step, and keep notes as you go."
     follow = [_msg("user", "And after that?"), _msg("assistant", "Then repeat until it works.")]
     kind = i % 4
     messages = [_msg("user", user), _msg("assistant", reply)] + (follow if kind == 2 else [])
-    if kind in (1, 3):
-        messages = [_msg("system", "You are a patient teacher.")] + messages
-    row = {"messages": messages, "source": SOURCES[i % len(SOURCES)]}
+    source, expected = SOURCES[i % len(SOURCES)], (user, reply)
+    if kind == 1:
+        persona = "You are a helpful assistant." if i % 8 == 1 else "You are a patient teacher."
+        messages = [_msg("system", persona)] + messages
+        expected = (user if i % 8 == 1 else f"{persona}\n\n{user}", reply)
+    if kind == 3:
+        source, task, text, answer = SYSTEM_TASKS[(i // 4) % len(SYSTEM_TASKS)]
+        user, reply = f"[{split} {i}] {text}", f"[{split} {i}] {answer}"
+        messages = [_msg("system", task), _msg("user", user), _msg("assistant", reply)]
+        expected = (f"{task}\n\n{user}", reply)
+    row = {"messages": messages, "source": source}
     bad = SMOLTALK_BAD.get(i) if split == "train" else None
     if bad is None:
-        return row, (user, reply)
+        return row, expected
     broken = {
         "first message is the assistant's": [_msg("assistant", reply), _msg("user", user)],
         "empty user message": [_msg("user", "   "), _msg("assistant", reply)],

@@ -43,7 +43,7 @@ def test_bad_sft_rows_are_counted_when_skipped():
     rows = [{"messages": GOOD}] + [r for r, _ in BAD_SFT] + [with_system, {"messages": GOOD}]
     kept, report = data.sft_rows(rows, "smoltalk")
     assert len(kept) == 2 and report.seen == len(rows) and report.kept == 2
-    assert kept[1]["prompt"] == "And Spain?"  # a leading system message is skipped, not an error
+    assert kept[1]["prompt"] == "be nice\n\nAnd Spain?"  # a leading system message is folded in, not an error
     assert sum(report.skipped.values()) == len(BAD_SFT) + 1 and report.skipped["duplicate prompt"] == 1
     assert f"{len(rows)} rows read, 2 kept" in str(report)
 
@@ -109,3 +109,18 @@ def test_demo_and_jsonl_sources_keep_their_first_rows(mini_dir):
     rows, _ = data.load_sft(str(mini_dir), limit=5)
     everything, _ = data.load_sft(str(mini_dir))
     assert rows == everything[:5]
+
+
+def test_a_system_message_that_carries_the_task_is_folded_into_the_prompt_and_counted():
+    """smol-rewrite's shape: the instruction is the system message, the user turn only the e-mail to rewrite."""
+    task = "You're an AI assistant for text re-writing. Rewrite the input text to make it more concise."
+    rewrite = [msg("system", task), msg(U, "Hi Sam, I wanted to follow up on the budget."), msg(A, "Hi Sam, budget?")]
+    persona = [msg("system", "You are a helpful assistant."), msg(U, "Capital of Peru?"), msg(A, "Lima.")]
+    empty = [msg("system", "  "), msg(U, "Capital of Chile?"), msg(A, "Santiago.")]
+    kept, report = data.sft_rows([{"messages": m} for m in (rewrite, persona, empty)], "smoltalk")
+    assert kept[0]["prompt"] == task + "\n\nHi Sam, I wanted to follow up on the budget."
+    assert [r["prompt"] for r in kept[1:]] == ["Capital of Peru?", "Capital of Chile?"]  # a default persona, nothing
+    assert report.changed == {data.SYSTEM_FOLDED: 1} and report.kept == 3 and not report.skipped
+    assert f"kept        1  {data.SYSTEM_FOLDED} (first at row 0)" in str(report)
+    with pytest.raises(DataError, match=r"smoltalk row 0: messages\[0\].content: expected a string, got int"):
+        data.sft_rows([{"messages": [{"role": "system", "content": 3}, *rewrite[1:]]}], "smoltalk", on_error="raise")

@@ -1,6 +1,7 @@
 """ApiJudge on the openai client, against the fake OpenAI-compatible reward server on 127.0.0.1."""
 
 import logging
+import math
 import sys
 import time
 import types
@@ -254,3 +255,72 @@ def test_parse_reward_formats():
         parse_reward(helpsteer)
     with pytest.raises(ValueError, match="no choices"):
         parse_reward({"error": "x"})
+
+
+# --- inputs the endpoint refuses: NVIDIA's reward model takes at most 4,096 tokens ---------------------------
+
+
+def test_an_over_long_prompt_is_cut_to_the_limit_and_judged(key):
+    """A 30,000-character UltraFeedback-style prompt (~7,500 tokens) would be refused; it is cut in its middle to
+    the judge's budget, sent once and judged; the start and end of the prompt survive."""
+    long_prompt = "START " + "context " * 3750 + " END?"
+    with FakeRewardServer(key=key, max_input_tokens=4096) as server:
+        judge = _judge(server)
+        assert judge.score([long_prompt], [RESPONSES[1]]) == _expected([long_prompt], [RESPONSES[1]])
+        assert server.requests == 1 and judge.n_truncated == 1 and not judge.skipped
+        assert [e["status"] for e in server.log] == [200]
+
+
+def test_still_too_long_is_cut_again_then_skipped_and_counted_never_a_crash(key, tmp_path):
+    """The estimate of 3 characters a token can be wrong (code, other languages): a refusal as too long halves
+    the budget and asks again; an input refused every time scores nan, is listed in skipped, is not cached, and
+    the answers judged before and after it are kept."""
+    long_prompt = "x" * 30_000
+    with FakeRewardServer(key=key, max_input_tokens=1500) as server:  # a stricter endpoint than the estimate
+        judge = _judge(server, tmp_path, chars_per_token=6.0)  # budget 24,192 chars, ~6,064 fake tokens
+        with pytest.warns(UserWarning, match="refused an input, scored nan"):
+            got = judge.score([PROMPTS[0], long_prompt, PROMPTS[1]], [RESPONSES[0], "fine", RESPONSES[1]])
+        assert got[0] == _expected()[0] and got[2] == _expected()[1] and math.isnan(got[1])
+        assert [e["status"] for e in server.log] == [200, 400, 400, 400, 200]  # cut twice, then given up
+        assert len(judge.skipped) == 1 and "exceeds maximum allowed token size 1500" in judge.skipped[0]["reason"]
+        assert judge.skipped[0]["prompt"] == long_prompt[:80]
+    lines = (tmp_path / "cache.jsonl").read_text().splitlines()
+    assert len(lines) == 2  # the two judged answers are kept; the refused one will be asked for again
+
+
+def test_a_cut_that_fits_after_one_refusal_is_judged(key):
+    with FakeRewardServer(key=key, max_input_tokens=3100) as server:
+        judge = _judge(server, chars_per_token=6.0)  # the first cut (~6,000 fake tokens) is refused, the second fits
+        assert not math.isnan(judge.score(["y" * 30_000], ["fine"])[0])
+        assert [e["status"] for e in server.log] == [400, 200] and not judge.skipped
+
+
+def test_another_refusal_of_one_input_is_skipped_at_once_and_the_run_goes_on(key):
+    with FakeRewardServer(key=key, refuse_containing="FORBIDDEN") as server:
+        judge = _judge(server)
+        with pytest.warns(UserWarning, match="HTTP 400: Inference error"):
+            got = judge.score(["ok", "a FORBIDDEN prompt", "ok too"], RESPONSES)
+        assert math.isnan(got[1]) and got[0] == _expected()[0] and got[2] == _expected()[2]
+        assert server.requests == 3  # not retried: the same input would be refused again
+        assert judge.skipped == [{"prompt": "a FORBIDDEN prompt", "reason": "HTTP 400: Inference error"}]
+
+
+def test_retries_run_out_midway_the_answers_already_judged_are_in_the_cache(key, tmp_path):
+    with FakeRewardServer(key=key, retry_after="0.01") as server:  # one endpoint: the cache is keyed by it
+        _judge(server, tmp_path).score(PROMPTS[:2], RESPONSES[:2])
+        server.fail_500 = server.requests + 2  # the next two requests fail: the server is down for a while
+        with pytest.raises(RuntimeError, match="HTTP 500"):
+            _judge(server, tmp_path, max_retries=1).score(PROMPTS, RESPONSES)
+        assert server.requests == 4  # only the third pair was asked for (twice)
+        assert _judge(server, tmp_path).score(PROMPTS, RESPONSES) == _expected() and server.requests == 5
+
+
+def test_fit_to_budget_keeps_start_and_end_of_the_prompt():
+    from sfdpo_helpers.judges.api import CUT_MARK, fit_to_budget
+
+    prompt, response = fit_to_budget("A" * 50 + "B" * 50, "r" * 10, 60)
+    assert len(prompt) + len(response) <= 60 and response == "r" * 10
+    assert prompt.startswith("A") and prompt.endswith("B") and CUT_MARK in prompt
+    assert fit_to_budget("short", "answer", 60) == ("short", "answer")
+    prompt, response = fit_to_budget("p" * 10, "r" * 100, 60)  # a huge answer is cut too, to half the budget
+    assert len(prompt) + len(response) <= 60 and len(response) == 50

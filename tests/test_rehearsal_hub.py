@@ -1,6 +1,8 @@
 """The hub path rehearsed offline: smoltalk, UltraFeedback and Qwen2.5 in their hub layouts (tests/rehearsal_world.py),
 read through the same functions and the same ``load_dataset`` / ``snapshot_download`` calls the notebooks make."""
 
+import re
+
 import pytest
 import rehearsal_world as rw
 
@@ -38,7 +40,7 @@ def test_seeded_sample_same_seed_same_rows_other_seed_other_rows(world):
     other, _ = sample(world, seed=1)
     assert report.seen == 10 and first == again and first != other
     assert set(first) <= set(good_turns()) and set(other) <= set(good_turns())
-    indices = sorted(int(prompt.split()[1].rstrip("]")) for prompt, _ in first)
+    indices = sorted(int(re.search(r"\[train (\d+)\]", prompt).group(1)) for prompt, _ in first)
     assert indices != list(range(len(indices))), "a seeded sample, not the first rows of the split"
     assert len({i // 40 for i in indices}) > 1, f"rows from one of the 3 parquet shards only: {indices}"
 
@@ -65,10 +67,22 @@ def test_sample_streams_and_holds_at_most_buffer_plus_n_rows(world, monkeypatch)
     assert calls == [(str(world.smoltalk), "all", {"split": "train", "streaming": True})]
 
 
-def test_whole_split_first_turns_system_turns_skipped_malformed_counted(world):
+def test_whole_split_first_turns_system_tasks_folded_malformed_counted(world):
     rows, report = data.load_sft("hub", dataset=str(world.smoltalk))
     assert [(r["prompt"], r["response"]) for r in rows] == good_turns()  # stored order, first turn of each
-    assert not any(r["prompt"].startswith("You are") for r in rows)  # the system turn is never the prompt
+    tasks = {source: task for source, task, _, _ in rw.SYSTEM_TASKS}
+    for row, raw in zip(
+        rows, [r for r, turn in zip(rw.smoltalk_rows("train"), rw.smoltalk_first_turns("train")) if turn]
+    ):
+        if raw["source"] in tasks:  # smol-rewrite, smol-summarize, apigen-80k: the task is the system message
+            assert row["prompt"].startswith(tasks[raw["source"]] + "\n\n") and row["prompt"].endswith(
+                raw["messages"][1]["content"]
+            )
+    assert not any(r["prompt"].startswith("You are a helpful assistant") for r in rows)  # a default persona: dropped
+    systems = [*tasks.values(), "You are a patient teacher."]
+    folded = sum(1 for prompt, _ in good_turns() if any(prompt.startswith(f"{s}\n\n") for s in systems))
+    assert folded > 0 and report.changed[data.SYSTEM_FOLDED] == folded
+    assert f"kept    {folded:5d}  {data.SYSTEM_FOLDED}" in str(report)  # what 01's filter report prints
     assert report.seen == rw.SMOLTALK_SIZES["train"] and sum(report.skipped.values()) == len(rw.SMOLTALK_BAD)
     assert sorted(report.examples.values()) == sorted(rw.SMOLTALK_BAD)  # each malformed row, by its index
     assert "[all/train]" in report.dataset

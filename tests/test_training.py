@@ -128,6 +128,42 @@ def test_non_finite_loss_stops_with_a_clear_message(tmp_path, tiny, tokenizer):
     assert checkpoints.latest(tmp_path).name == "step-000002"  # last good one kept, no NaN checkpoint
 
 
+def test_fp16_overflow_stops_at_the_last_good_checkpoint_and_names_mixed_precision_no(tmp_path, tiny, tokenizer):
+    """A T4 trains in fp16 (largest number 65,504). The loss here is computed in fp16 and overflows from step 3
+    (activations scaled past fp16's range, as Qwen2's do): the run stops before saving, step 2's checkpoint is
+    kept, and the message says what to change (mixed_precision: no, or bf16 where the GPU has it)."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+
+    from sfdpo_helpers import checkpoints, training
+    from sfdpo_helpers.collators import SFTCollator, tokenize_example
+
+    examples = [tokenize_example(tokenizer, "Hi", "Hello there.")] * 4
+    calls = {"n": 0}
+
+    def loss_sum(model, batch):
+        calls["n"] += 1
+        logits = model(**{k: batch[k] for k in ("input_ids", "attention_mask")}).logits
+        scale = 1e6 if calls["n"] > 2 else 1.0  # from step 3 on, past fp16's range
+        return ((logits * scale).half().float() ** 2).mean(), {}
+
+    settings = training.TrainSettings(lr=1e-3, epochs=10, batch_size=2, micro_batch_size=2, max_steps=4, save_every=1)
+    AcceleratorState._reset_state()
+    try:
+        acc = Accelerator(mixed_precision="fp16", cpu=True)  # the T4's precision, on a CPU (no loss scaler here)
+        checkpoints.attach(acc)
+        with pytest.raises(training.NonFiniteLossError) as err:
+            training.train(
+                tiny, examples, SFTCollator(tokenizer.pad_token_id), loss_sum, lambda b: 1, [5] * 4, settings,
+                tmp_path, progress=False, accelerator=acc,
+            )  # fmt: skip
+    finally:
+        AcceleratorState._reset_state()
+    text = str(err.value)
+    assert "loss is inf at step 3" in text and "mixed_precision: no" in text and "mixed_precision: bf16" in text
+    assert checkpoints.latest(tmp_path).name == "step-000002"  # last good one kept, no overflowed checkpoint
+
+
 def test_resume_with_other_settings_is_refused(tmp_path, tiny, tokenizer):
     from sfdpo_helpers import training
     from sfdpo_helpers.collators import SFTCollator, tokenize_example
@@ -239,3 +275,40 @@ def test_packed_training_gives_the_padded_weights(tmp_path, tokenizer, stage):
     for name, value in trained[False].items():
         torch.testing.assert_close(trained[True][name], value, rtol=1e-9, atol=1e-11, msg=name)
     assert any((v - start[n]).abs().max() > 1e-6 for n, v in trained[False].items())  # both runs trained
+
+
+def test_models_are_saved_in_the_training_precision_on_a_gpu_and_load_back(tmp_path, tiny, tokenizer):
+    """Six Qwen2.5-0.5B models in fp32 (2 GB each) fill a free 15 GB Drive: on a GPU a model is saved in the
+    precision it trained in (half the bytes) and loads back with models.load_model as fp32 master weights."""
+    import torch
+    from safetensors import safe_open
+
+    from sfdpo_helpers import models, training
+
+    assert (
+        training.saved_dtype("fp16", "cuda") == torch.float16 and training.saved_dtype("bf16", "cuda") == torch.bfloat16
+    )
+    assert training.saved_dtype("no", "cuda") == torch.float32 and training.saved_dtype("bf16", "cpu") == torch.float32
+    lora = training.add_lora(tiny, r=4)
+    saved = training.save_model(lora, tokenizer, tmp_path / "half", dtype=torch.float16)
+    training.save_model(models.tiny_model(tokenizer, seed=0), tokenizer, tmp_path / "full", dtype=torch.float32)
+    with safe_open(tmp_path / "half" / "model.safetensors", "pt") as f:
+        assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}
+    half, full = ((tmp_path / d / "model.safetensors").stat().st_size for d in ("half", "full"))
+    assert half < 0.55 * full
+    loaded = models.load_model(str(tmp_path / "half"), device="cpu")
+    assert next(loaded.parameters()).dtype == torch.float32 and next(saved.parameters()).dtype == torch.float32
+    ids = torch.tensor([[1, 2, 3, 4]])
+    assert torch.equal(loaded(ids).logits, saved(ids).logits)  # the returned model is the saved one
+
+
+def test_on_a_cpu_the_demo_keeps_saving_fp32(tmp_path, tiny, tokenizer):
+    import torch
+    from safetensors import safe_open
+
+    from sfdpo_helpers import training
+
+    before = {k: v.clone() for k, v in tiny.state_dict().items()}
+    training.save_model(tiny, tokenizer, tmp_path / "m")  # no GPU: fp32, the weights exactly as trained
+    with safe_open(tmp_path / "m" / "model.safetensors", "pt") as f:
+        assert all(torch.equal(f.get_tensor(k), before[k]) for k in f.keys())

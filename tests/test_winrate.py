@@ -65,8 +65,8 @@ def test_by_category():
 def test_errors_name_lengths_and_nan_index():
     with pytest.raises(ValueError, match="3 items.*2"):
         win_rate([1, 2, 3], [1, 2])
-    with pytest.raises(ValueError, match=r"scores_b\[1\] is NaN"):
-        win_rate([1, 2], [1, math.nan])
+    with pytest.raises(ValueError, match=r"every one of the 2 prompts has a nan score"):
+        win_rate([1, math.nan], [math.nan, 2])
     with pytest.raises(ValueError, match="categories has 1"):
         win_rate([1, 2], [0, 0], categories=["a"])
     with pytest.raises(ValueError, match="empty"):
@@ -131,3 +131,16 @@ def test_verdict_names_the_better_model_or_the_minimum_detectable_effect():
     text = verdict(unclear)
     mde = minimum_detectable_effect(16, 10 / 16)
     assert "no difference detected" in text and f"½ ± {mde:.3f}" in text and "62% ties" in text
+
+
+def test_a_prompt_the_judge_could_not_score_is_left_out_and_counted():
+    """An API judge scores nan for an input its endpoint refused: that prompt drops out of the win rate, the
+    categories and the counts, and the row, the verdict and the table say how many."""
+    from sfdpo_helpers.winrate import to_markdown, verdict
+
+    r = win_rate([2, math.nan, 1, 0], [1, 0, math.nan, 1], categories=["x", "x", "y", "y"], model="dpo", baseline="sft")
+    assert (r.n, r.wins, r.losses, r.skipped, r.rate) == (2, 1, 1, 2, 0.5)
+    assert (r.by_category["x"].n, r.by_category["y"].n) == (1, 1)
+    assert r.as_row()["skipped"] == 2 and "2 prompt(s) not judged, left out" in verdict(r)
+    assert "not judged" in to_markdown(r) and "not judged" not in to_markdown(win_rate([1], [0]))
+    assert win_rate([1], [0]).as_row()["skipped"] == 0

@@ -17,7 +17,17 @@ here is what the client does not do:
   lives for one :meth:`ApiJudge.score` call and is closed after it, so the key
   is never an attribute of the judge and never reaches its repr, the cache,
   the logs or the notebook output;
-* :func:`parse_reward` for NVIDIA's answer format (``"reward:-12.5"``).
+* :func:`parse_reward` for NVIDIA's answer format (``"reward:-12.5"``);
+* inputs that fit: NVIDIA's hosted reward model refuses inputs over 4,096 tokens (HTTP 400 "Input length N
+  exceeds maximum allowed token size 4096"), and UltraFeedback's prompts are not length-limited. Without the
+  endpoint's tokenizer the length is estimated from characters (:func:`fit_to_budget`: the prompt is cut in
+  its middle, its start and end kept); an input refused as too long all the same is cut to half and sent
+  again, twice at most;
+* one refused input is not the end of a run: an input the endpoint refuses (HTTP 400/413/422: too long
+  after the cuts, or any other refusal of that input) scores ``nan`` and is listed in :attr:`ApiJudge.skipped`;
+  :func:`sfdpo_helpers.winrate.win_rate` leaves such prompts out and counts them. Errors that would hit
+  every request (a wrong key, retries used up on 429/5xx, timeouts, no connection) still stop the call, with
+  every reward received so far already in the cache.
 
 ``openai`` is an optional dependency (``pip install 'sfdpo[api]'``), imported
 only when a request is sent.
@@ -26,6 +36,7 @@ only when a request is sent.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sys
@@ -39,6 +50,12 @@ from ._common import check_lengths
 
 NVIDIA_BASE_URL = "https://integrate.api.nvidia.com/v1"
 NVIDIA_REWARD_MODEL = "nvidia/llama-3.1-nemotron-70b-reward"
+NVIDIA_MAX_INPUT_TOKENS = 4096  # the hosted reward model's limit on prompt + response
+CHARS_PER_TOKEN = 3.0  # a cautious estimate for Llama 3's tokenizer (English text is about 4 characters a token)
+TEMPLATE_TOKENS = 64  # room left for the chat template's tokens
+CUT_MARK = "\n[...]\n"
+_REFUSED_INPUT = (400, 413, 422)  # statuses that refuse this input (retrying the same input cannot help)
+_TOO_LONG = re.compile(r"exceeds maximum|too long|maximum context length|maximum allowed token", re.IGNORECASE)
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 
@@ -70,6 +87,20 @@ def parse_reward(payload: Mapping, reward_key: str = "reward") -> float:
     if re.fullmatch(_NUMBER, content.strip()):
         return float(content.strip())
     raise ValueError(f"no {reward_key!r} in the endpoint's answer: content={content[:200]!r}")
+
+
+def fit_to_budget(prompt: str, response: str, max_chars: int) -> tuple[str, str]:
+    """(prompt, response) of at most ``max_chars`` characters together. The response is what is judged, so the
+    prompt is cut first: its middle is replaced by :data:`CUT_MARK`, keeping the start (the task) and the end (the
+    question, often last); a response longer than half the budget is itself cut at its end."""
+    if len(prompt) + len(response) <= max_chars:
+        return prompt, response
+    response = response[: max(max_chars // 2, max_chars - len(prompt))]
+    room = max(0, max_chars - len(response) - len(CUT_MARK))
+    if len(prompt) > room:
+        head = room - room // 3
+        prompt = prompt[:head] + CUT_MARK + prompt[len(prompt) - (room - head) :] if room else ""
+    return prompt, response
 
 
 def read_api_key(env_name: str) -> str:
@@ -109,7 +140,7 @@ def _import_openai():
         import openai
     except ImportError:
         raise ImportError(
-            "judge='api' needs the openai package: pip install 'sfdpo[api]' (or pip install 'openai>=1.40')"
+            "judge='api' needs the openai package: pip install 'sfdpo[api]' (or pip install 'openai>=1.55.3')"
         ) from None
     return openai
 
@@ -199,6 +230,10 @@ class ApiJudge:
     With ``cache_path`` every reward is appended to a JSON-lines file, so pairs
     already paid for are never sent again (not even with another judge object).
 
+    Inputs longer than ``max_input_tokens`` (estimated as ``chars_per_token`` characters a token) are cut to fit
+    (:func:`fit_to_budget`); an input the endpoint refuses scores ``nan`` and is recorded in ``skipped``
+    (module docstring). ``n_truncated`` counts the inputs that were cut.
+
     Example: ``ApiJudge(NVIDIA_BASE_URL, NVIDIA_REWARD_MODEL, cache_path="rewards.jsonl")``
     with the key in ``$NVIDIA_API_KEY`` (or Colab's secret of that name).
     """
@@ -213,6 +248,8 @@ class ApiJudge:
         requests_per_minute: float | None = 40,
         timeout: float = 120.0,
         reward_key: str = "reward",
+        max_input_tokens: int | None = NVIDIA_MAX_INPUT_TOKENS,
+        chars_per_token: float = CHARS_PER_TOKEN,
     ):
         if not base_url or not model:
             raise ValueError(
@@ -223,7 +260,10 @@ class ApiJudge:
         self.max_retries, self.timeout, self.reward_key = int(max_retries), float(timeout), reward_key
         self._limiter = _RateLimiter(requests_per_minute)
         self._cache = _JsonlCache(cache_path)
+        self.max_input_tokens, self.chars_per_token = max_input_tokens, float(chars_per_token)
         self.n_requests = 0  # completions asked for (the client's own retries come on top)
+        self.n_truncated = 0  # inputs cut to fit the endpoint's limit
+        self.skipped: list[dict] = []  # inputs the endpoint refused: {"prompt": start of it, "reason": ...}
 
     def __repr__(self) -> str:
         return f"ApiJudge(base_url={self.base_url!r}, model={self.model!r}, api_key_env={self.api_key_env!r})"
@@ -240,10 +280,12 @@ class ApiJudge:
         return fingerprint(self.base_url, self.model, self.reward_key, prompt, response)
 
     def score(self, prompts: Sequence[str], responses: Sequence[str]) -> list[float]:
-        """Reward for each pair, from the cache when already paid for."""
+        """Reward for each pair, from the cache when already paid for; ``nan`` for an input the endpoint refused
+        (listed in :attr:`skipped`, not cached: a later call asks again)."""
         check_lengths(prompts, responses)
         keys = [self.cache_key(p, r) for p, r in zip(prompts, responses)]
         todo = [i for i, key in enumerate(keys) if self._cache.get(key) is None]
+        refused: dict[str, float] = {}
         if todo:
             openai = _import_openai()
             client = openai.OpenAI(
@@ -254,16 +296,36 @@ class ApiJudge:
             )
             with client:  # closed (and the key with it) when this call ends
                 for i in todo:
-                    if self._cache.get(keys[i]) is None:  # the same pair twice in one call is paid once
-                        value = self._request(openai, client, prompts[i], responses[i])
-                        record = {
-                            "key": keys[i],
-                            "base_url": self.base_url,
-                            "model": self.model,
-                            "reward_key": self.reward_key,
-                        }
-                        self._cache.put(keys[i], {**record, "reward": value})
-        return [self._cache.get(key) for key in keys]
+                    if self._cache.get(keys[i]) is not None or keys[i] in refused:
+                        continue  # the same pair twice in one call is paid (or refused) once
+                    value = self._judge_one(openai, client, prompts[i], responses[i])
+                    if math.isnan(value):
+                        refused[keys[i]] = value
+                    else:
+                        record = {"key": keys[i], "base_url": self.base_url, "model": self.model}
+                        self._cache.put(keys[i], {**record, "reward_key": self.reward_key, "reward": value})
+        return [refused.get(key, self._cache.get(key)) for key in keys]
+
+    def _judge_one(self, openai, client, prompt: str, response: str) -> float:
+        """The reward of one input cut to the budget; a refusal as too long halves the budget, twice at most;
+        ``nan`` (recorded in :attr:`skipped`) when the endpoint still refuses it."""
+        budget = None
+        if self.max_input_tokens:
+            budget = int((self.max_input_tokens - TEMPLATE_TOKENS) * self.chars_per_token)
+        for attempt in range(3):
+            sent = fit_to_budget(prompt, response, budget) if budget is not None else (prompt, response)
+            if attempt == 0 and sent != (prompt, response):
+                self.n_truncated += 1
+            try:
+                return self._request(openai, client, *sent)
+            except _InputRefused as refusal:
+                if not refusal.too_long or attempt == 2:
+                    reason = f"HTTP {refusal.status}: {refusal.detail}" + (f" (cut {attempt}x)" if attempt else "")
+                    self.skipped.append({"prompt": prompt[:80], "reason": reason})
+                    warnings.warn(f"{self.base_url} refused an input, scored nan: {reason}", UserWarning, stacklevel=4)
+                    return math.nan
+                budget = (budget if budget is not None else len(prompt) + len(response)) // 2
+        raise AssertionError("unreachable")
 
     def _request(self, openai, client, prompt: str, response: str) -> float:
         self._limiter.wait()
@@ -288,6 +350,23 @@ class ApiJudge:
                 "lower requests_per_minute or try again later"
             ) from None
         except openai.APIStatusError as exc:
-            detail = str(exc.message)[:300]
+            detail = _error_detail(exc)
+            if exc.status_code in _REFUSED_INPUT:
+                raise _InputRefused(exc.status_code, detail) from None
             raise RuntimeError(f"{self.base_url}: HTTP {exc.status_code} for model {self.model!r}: {detail}") from None
         return parse_reward(completion.model_dump(), self.reward_key)
+
+
+class _InputRefused(Exception):
+    """The endpoint refused this input (HTTP 400/413/422); ``too_long`` when it says the input is too long."""
+
+    def __init__(self, status: int, detail: str):
+        super().__init__(detail)
+        self.status, self.detail, self.too_long = status, detail, bool(_TOO_LONG.search(detail))
+
+
+def _error_detail(exc) -> str:
+    """The endpoint's own words: NVIDIA's problem-details ``detail``, OpenAI's ``error.message``, else the message."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    return str(body.get("detail") or error.get("message") or body.get("message") or exc.message)[:300]
