@@ -14,12 +14,13 @@ refuses a checkpoint with weights the model does not have.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
 
-from .files import _fsync_dir, atomic_write_text
+from .files import _fsync_dir, atomic_write_text, fingerprint
 
 WEIGHTS = "model.safetensors"
 
@@ -99,3 +100,34 @@ def load(accelerator, ckpt: str | Path) -> dict:
         raise FileNotFoundError(f"checkpoint folder {ckpt} does not exist")
     accelerator.load_state(str(ckpt))
     return json.loads((ckpt / "state.json").read_text())
+
+
+def start_weights_sample(model) -> list[bytes]:
+    """A sample of the weights training starts from (:func:`models.parameters_sample`: values of every tensor;
+    LoRA adapters left out: with them off the model is the start model and DPO's reference)."""
+    from .models import parameters_sample
+
+    return parameters_sample(model, lora=False)
+
+
+def trainable_layout(model) -> list:
+    """What is trained: the names and shapes of the trainable parameters (full fine-tuning or LoRA, its rank and
+    its target modules) and a LoRA model's scaling (alpha / r). A checkpoint of another layout is another run."""
+    layout = [[name, list(p.shape)] for name, p in model.named_parameters() if p.requires_grad]
+    scaling = {name: m.scaling for name, m in model.named_modules() if isinstance(getattr(m, "scaling", None), dict)}
+    return [layout, scaling]
+
+
+def run_identity(model, examples: list, objective: dict | None = None, precision: str = "no") -> str:
+    """What a checkpoint must match besides the settings: every field of every example except precomputed
+    reference log-probs (``ref_*``: they follow from the start weights and the precision, both checked), the
+    start weights, what is trained (:func:`trainable_layout`), the objective and the precision the run
+    resolved (``auto`` differs between GPUs). Computed before any wrapping of the model and hashed example by
+    example (a large dataset is not copied)."""
+    examples_hash = hashlib.sha256()
+    for e in examples:
+        examples_hash.update(
+            json.dumps({k: v for k, v in e.items() if not k.startswith("ref_")}, sort_keys=True).encode()
+        )
+    layout = trainable_layout(model)
+    return fingerprint(examples_hash.hexdigest(), objective, precision, layout, *start_weights_sample(model))

@@ -18,7 +18,6 @@ RNG: a run killed at any point resumes from its last checkpoint to bitwise the s
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import math
 import shutil
@@ -31,8 +30,9 @@ from pathlib import Path
 import torch
 
 from . import checkpoints
+from .checkpoints import run_identity, start_weights_sample  # noqa: F401  (what identifies a run)
 from .collators import length_grouped_batches
-from .files import atomic_write_text, fingerprint
+from .files import atomic_write_text
 
 
 class NonFiniteLossError(RuntimeError):
@@ -244,37 +244,6 @@ def _optimizer(model, settings: TrainSettings, total: int, fused: bool):
     opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay, fused=fused)
     warmup = int(settings.warmup_ratio * total)
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_with_warmup(s, total, warmup)), warmup
-
-
-def start_weights_sample(model) -> list[bytes]:
-    """A sample of the weights training starts from (:func:`models.parameters_sample`: values of every tensor;
-    LoRA adapters left out: with them off the model is the start model and DPO's reference)."""
-    from .models import parameters_sample
-
-    return parameters_sample(model, lora=False)
-
-
-def trainable_layout(model) -> list:
-    """What is trained: the names and shapes of the trainable parameters (full fine-tuning or LoRA, its rank and
-    its target modules) and a LoRA model's scaling (alpha / r). A checkpoint of another layout is another run."""
-    layout = [[name, list(p.shape)] for name, p in model.named_parameters() if p.requires_grad]
-    scaling = {name: m.scaling for name, m in model.named_modules() if isinstance(getattr(m, "scaling", None), dict)}
-    return [layout, scaling]
-
-
-def run_identity(model, examples: list, objective: dict | None = None, precision: str = "no") -> str:
-    """What a checkpoint must match besides the settings: every field of every example except precomputed
-    reference log-probs (``ref_*``: they follow from the start weights and the precision, both checked), the
-    start weights, what is trained (:func:`trainable_layout`), the objective and the precision the run
-    resolved (``auto`` differs between GPUs). Computed before any wrapping of the model and hashed example by
-    example (a large dataset is not copied)."""
-    examples_hash = hashlib.sha256()
-    for e in examples:
-        examples_hash.update(
-            json.dumps({k: v for k, v in e.items() if not k.startswith("ref_")}, sort_keys=True).encode()
-        )
-    layout = trainable_layout(model)
-    return fingerprint(examples_hash.hexdigest(), objective, precision, layout, *start_weights_sample(model))
 
 
 def _restore(acc, run_dir: Path, state: dict, resume: bool, total: int) -> tuple[int, list]:
