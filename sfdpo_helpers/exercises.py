@@ -115,8 +115,11 @@ def _dpo_end(f: dict, key: str) -> str:
 
 
 def _beta(run: dict, mine: dict) -> Check:
-    ok = mine["beta"] != run["beta"] and math.isclose(mine["first_loss"], math.log(2), abs_tol=1e-3)
-    lines = [f"β = {mine['beta']} (the run: {run['beta']}); first step's loss {mine['first_loss']:.4f} = log 2 in both"]
+    # the first step's policy is the reference, so its loss is log 2 up to rounding: under bf16 autocast the summed
+    # log-probs of policy and reference differ by a few hundredths of a nat, which β multiplies
+    ok = mine["beta"] != run["beta"] and math.isclose(mine["first_loss"], math.log(2), abs_tol=0.02)
+    lines = [f"β = {mine['beta']} (the run: {run['beta']}); first step's loss {mine['first_loss']:.4f} "
+             f"(the run: {run['first_loss']:.4f}; log 2 = {math.log(2):.4f}, up to rounding × β)"]  # fmt: skip
     for key in ("rewards/margins", "rewards/accuracies", "loss"):
         lines.append(f"{key} at the end: {_dpo_end(mine, key)} (the run: {_dpo_end(run, key)})")
     lines.append(f"dpo vs sft: {_win(mine.get('dpo_vs_sft'))} (the run: {_win(run.get('dpo_vs_sft'))})")
@@ -208,36 +211,37 @@ def _worst(run: dict, mine: dict) -> Check:
 
 EXERCISES = [
     Exercise("01", "min_chars_200", "easy", 'run = {"min_response_chars": 200}: how many rows are dropped now?',
-             "1 min", _min_chars),
+             "10 s (measured)", _min_chars),
     Exercise("01", "cut_32", "medium", 'run = {"max_response_tokens": 32}: how many replies are cut, and where '
-             "does a cut reply end?", "1 min", _cut),
+             "does a cut reply end?", "10 s (measured)", _cut),
     Exercise("02", "two_epochs", "easy", 'run = {"sft": {"epochs": 2.0}}: does the eval loss keep falling? And the '
-             "win rate against the start model?", "7 min", _two_epochs),
+             "win rate against the start model?", "about 7 min (estimated)", _two_epochs),
     Exercise("02", "micro_batch_1", "medium", 'run = {"micro_batch_size": 1}: the loss curve should not change. Why?',
-             "5 min", _micro_batch),
+             "8-11 min (measured 11 min, CPU shared half the time)", _micro_batch),
     Exercise("03", "self_judge_64", "easy", "n_self_judge = 64: does the self-judge agree with the verifiable "
-             "judge more often than chance?", "3 min", _self_judge_n),
+             "judge more often than chance?", "1½ min (measured)", _self_judge_n),
     Exercise("03", "self_judge_as_main", "medium", 'run = {"judge": "self"}: is SFT still better than the base when '
-             "the model itself judges?", "3 min", _other_judge),
+             "the model itself judges?", "3 min (measured)", _other_judge),
     Exercise("04", "beta_0.5", "easy", "beta = 0.5: the loss still starts at log 2; how do the margins and the "
-             "win rate move?", "10 min", _beta),
+             "win rate move?", "4 min (measured)", _beta),
     Exercise("04", "kl_on", "medium", "kl_weight = 1.0: watch logps/rejected: which way does the KL term push it?",
-             "10 min", _kl),
+             "about 4 min (estimated)", _kl),
     Exercise("04", "dpop_in_sigmoid", "hard", "dpop_in_sigmoid = True: when does the penalty stop acting, and why?",
-             "10 min", _dpop_form),
+             "about 4 min (estimated)", _dpop_form),
     Exercise("05", "greedy_rejected", "easy", "sample_temperature = 0.0: greedy rejected answers: does RS-DPO1 "
-             "separate its pairs even faster?", "7 min", _greedy_rejected),
+             "separate its pairs even faster?", "3 min (measured)", _greedy_rejected),
     Exercise("05", "rsdpo2", "medium", 'run = {"rs_dpo_fractions": [0.2]}: the study\'s RS-DPO2 (20% self-sampled): '
-             "where does it land between RS-DPO1 and RS-DPO3?", "4 min", _mixture),
+             "where does it land between RS-DPO1 and RS-DPO3?", "1½ min (measured)", _mixture),
     Exercise("06", "three_weakest", "easy", "n_weakest = 3: does the third category's interval exclude ½?",
-             "1 min", _weakest),
+             "10 s (measured)", _weakest),
     Exercise("06", "min_prompts_10", "medium", "min_prompts_per_category = 10: which categories can still be picked?",
-             "1 min", _min_prompts),
-    Exercise("07", "two_rounds", "medium", "rounds = 2: does the second round still find preferences?", "10 min",
-             _rounds),
+             "10 s (measured)", _min_prompts),
+    Exercise("07", "two_rounds", "medium", "rounds = 2: does the second round still find preferences?",
+             "about 5 min (estimated)", _rounds),
     Exercise("07", "eta_0.6", "medium", "khaki_eta = 0.6: how many more pairs, and how close are their two answers?",
-             "6 min", _eta),
-    Exercise("07", "worst_rejected", "hard", 'rejected_rule = "worst": which rejected answer teaches more?', "7 min",
+             "2½ min (measured)", _eta),
+    Exercise("07", "worst_rejected", "hard", 'rejected_rule = "worst": which rejected answer teaches more?',
+             "2 min (measured)",
              _worst),
 ]  # fmt: skip
 
