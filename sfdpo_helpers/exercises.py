@@ -225,7 +225,7 @@ EXERCISES = [
     Exercise("04", "beta_0.5", "easy", "beta = 0.5: the loss still starts at log 2; how do the margins and the "
              "win rate move?", "4 min (measured)", _beta),
     Exercise("04", "kl_on", "medium", "kl_weight = 1.0: watch logps/rejected: which way does the KL term push it?",
-             "about 4 min (estimated)", _kl),
+             "4½ min (measured)", _kl),
     Exercise("04", "dpop_in_sigmoid", "hard", "dpop_in_sigmoid = True: when does the penalty stop acting, and why?",
              "about 4 min (estimated)", _dpop_form),
     Exercise("05", "greedy_rejected", "easy", "sample_temperature = 0.0: greedy rejected answers: does RS-DPO1 "
