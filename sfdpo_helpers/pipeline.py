@@ -8,11 +8,12 @@ naming the notebook to run first.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 from . import answers, curriculum, data, models, sampling
-from .files import fingerprint
+from .files import atomic_write_text, fingerprint
 from .settings import MissingStepError, RunSettings
 
 DATA_FILES = ("sft_train.jsonl", "sft_eval.jsonl", "pairs_train.jsonl", "eval_prompts.jsonl")
@@ -93,10 +94,6 @@ def record(cfg: RunSettings, notebook: str, **figures) -> dict:
     """Write what notebook ``notebook`` found to ``out_dir/findings/<notebook>.json`` (merged with what it wrote
     before) and return the whole record. The notebook's text quotes these figures, and an exercise's check
     compares its sandbox's record with the run's."""
-    import json
-
-    from .files import atomic_write_text
-
     path = cfg.out / "findings" / f"{notebook}.json"
     found = {**(json.loads(path.read_text()) if path.exists() else {}), **figures}
     atomic_write_text(path, json.dumps(found, indent=1, default=float))
@@ -105,16 +102,12 @@ def record(cfg: RunSettings, notebook: str, **figures) -> dict:
 
 def findings(out_dir: str | Path, notebook: str) -> dict:
     """What notebook ``notebook`` recorded in the run at ``out_dir`` ({} when it has not run there)."""
-    import json
-
     path = Path(out_dir) / "findings" / f"{notebook}.json"
     return json.loads(path.read_text()) if path.exists() else {}
 
 
 def history(cfg: RunSettings, name: str) -> list[dict]:
     """The training history of run ``name`` (``checkpoints/<name>/history.json``; a sandbox falls back to the run's)."""
-    import json
-
     path = cfg.out / "checkpoints" / name / "history.json"
     if cfg.reads_from and not path.exists():
         path = Path(cfg.reads_from) / "checkpoints" / name / "history.json"
