@@ -61,10 +61,10 @@ def sft_prompt(row):
     return row["messages"][0]["content"]
 
 
-def check_meta(row):
+def check_meta(row, fewest=1):
     assert row["category"] in CATEGORIES
     ids, kwargs = row["instruction_id_list"], row["kwargs"]
-    assert 1 <= len(ids) <= 3 and len(ids) == len(set(ids)) == len(kwargs)
+    assert fewest <= len(ids) <= 3 and len(ids) == len(set(ids)) == len(kwargs)
     assert all(isinstance(i, str) for i in ids) and all(isinstance(k, dict) for k in kwargs)
 
 
@@ -92,7 +92,7 @@ def test_sft_rows_have_smoltalk_columns(sft):
         assert set(row) == {"messages", "source"} | META
         assert row["source"] == "sfdpo-demo"
         check_conversation(row["messages"])
-        check_meta(row)
+        check_meta(row, fewest=0)  # a plain request has no instruction
 
 
 def test_pairs_rows_have_ultrafeedback_columns(pairs):
@@ -256,7 +256,65 @@ def describe(rows, indices, responses):
     return [(rows[i]["instruction_id_list"], rows[i]["kwargs"], responses[i][:300]) for i in indices[:3]]
 
 
+# --- no format is a habit ------------------------------------------------------------------
+
+FORMAT_CAP = 0.10  # the most one instruction may appear in, as a share of SFT replies (and per category)
+POSTSCRIPT = "detectable_content:postscript"
+
+
+def shows_postscript(answer):
+    return re.search(r"^\s*P\.S\.", answer, flags=re.MULTILINE) is not None
+
+
+def test_no_instruction_in_more_than_a_tenth_of_sft_replies_and_about_half_are_plain(sft):
+    from collections import Counter
+
+    per_category = Counter((r["category"], i) for r in sft for i in r["instruction_id_list"])
+    rows_per_category = Counter(r["category"] for r in sft)
+    over = {k: n for k, n in per_category.items() if n > FORMAT_CAP * rows_per_category[k[0]]}
+    assert not over, over
+    overall = Counter(i for r in sft for i in r["instruction_id_list"])
+    assert max(overall.values()) <= FORMAT_CAP * len(sft), overall.most_common(3)
+    plain = sum(not r["instruction_id_list"] for r in sft)
+    assert 0.3 <= plain / len(sft) <= 0.6, plain
+
+
+def test_no_shown_format_in_more_than_a_tenth_of_sft_replies(sft):
+    """Read from the replies themselves (quotes, JSON, lowercase, P.S.), not from the instruction lists."""
+    from sfdpo_helpers.formats import answer_formats
+
+    replies = [r["messages"][1]["content"] for r in sft]
+    shown = [answer_formats(a) | ({"postscript"} if shows_postscript(a) else set()) for a in replies]
+    for name in ("quoted", "json", "lowercase", "postscript"):
+        share = sum(name in s for s in shown) / len(replies)
+        assert share <= FORMAT_CAP, (name, share)
+
+
+def test_no_sft_or_chosen_reply_shows_a_format_its_prompt_did_not_ask_for(sft, pairs):
+    from sfdpo_helpers.formats import unrequested_formats
+
+    replies = [(r, r["messages"][1]["content"]) for r in sft] + [(r, r["chosen"][1]["content"]) for r in pairs]
+    bad = []
+    for i, (row, answer) in enumerate(replies):
+        unasked = unrequested_formats(row, answer, i)
+        if shows_postscript(answer) and POSTSCRIPT not in row["instruction_id_list"]:
+            unasked.add("postscript")
+        if unasked:
+            bad.append((i, sorted(unasked), answer[:80]))
+    assert not bad, bad[:3]
+
+
+def test_the_format_checks_can_fail():
+    from sfdpo_helpers.formats import unrequested_formats
+
+    row = {"instruction_id_list": ["keywords:existence"], "kwargs": [{"keywords": ["sun"]}]}
+    assert unrequested_formats(row, '"The sun is a star."') == {"quoted"}
+    assert shows_postscript("The sun is a star.\n\nP.S. It is close.")
+    assert not shows_postscript("The sun is a star.")
+
+
 def test_sft_responses_follow_all_their_instructions(sft):
+    sft = [r for r in sft if r["instruction_id_list"]]  # a plain request has nothing to follow
     prompts = [sft_prompt(r) for r in sft]
     responses = [r["messages"][1]["content"] for r in sft]
     scores = judge_scores(sft, prompts, responses)
