@@ -43,7 +43,7 @@ class Exercise:
     name: str  # the value of the notebook's `exercise` parameter
     level: str  # easy, medium, hard
     task: str  # what to change and what to look at
-    minutes: str  # measured or estimated time on 2 CPU cores (offline profile)
+    minutes: str  # measured time on 2 CPU cores (offline profile)
     judge: Callable[[dict, dict], Check]  # (the run's findings, the sandbox's findings) -> Check
 
 
@@ -215,7 +215,7 @@ EXERCISES = [
     Exercise("01", "cut_32", "medium", 'run = {"max_response_tokens": 32}: how many replies are cut, and where '
              "does a cut reply end?", "10 s (measured)", _cut),
     Exercise("02", "two_epochs", "easy", 'run = {"sft": {"epochs": 2.0}}: does the eval loss keep falling? And the '
-             "win rate against the start model?", "about 7 min (estimated)", _two_epochs),
+             "win rate against the start model?", "6 min (measured)", _two_epochs),
     Exercise("02", "micro_batch_1", "medium", 'run = {"micro_batch_size": 1}: the loss curve should not change. Why?',
              "8-11 min (measured 11 min, CPU shared half the time)", _micro_batch),
     Exercise("03", "self_judge_64", "easy", "n_self_judge = 64: does the self-judge agree with the verifiable "
@@ -227,7 +227,7 @@ EXERCISES = [
     Exercise("04", "kl_on", "medium", "kl_weight = 1.0: watch logps/rejected: which way does the KL term push it?",
              "4½ min (measured)", _kl),
     Exercise("04", "dpop_in_sigmoid", "hard", "dpop_in_sigmoid = True: when does the penalty stop acting, and why?",
-             "about 4 min (estimated)", _dpop_form),
+             "5 min (measured)", _dpop_form),
     Exercise("05", "greedy_rejected", "easy", "sample_temperature = 0.0: greedy rejected answers: does RS-DPO1 "
              "separate its pairs even faster?", "3 min (measured)", _greedy_rejected),
     Exercise("05", "rsdpo2", "medium", 'run = {"rs_dpo_fractions": [0.2]}: the study\'s RS-DPO2 (20% self-sampled): '
@@ -237,7 +237,7 @@ EXERCISES = [
     Exercise("06", "min_prompts_10", "medium", "min_prompts_per_category = 10: which categories can still be picked?",
              "10 s (measured)", _min_prompts),
     Exercise("07", "two_rounds", "medium", "rounds = 2: does the second round still find preferences?",
-             "about 5 min (estimated)", _rounds),
+             "4 min (measured)", _rounds),
     Exercise("07", "eta_0.6", "medium", "khaki_eta = 0.6: how many more pairs, and how close are their two answers?",
              "2½ min (measured)", _eta),
     Exercise("07", "worst_rejected", "hard", 'rejected_rule = "worst": which rejected answer teaches more?',
