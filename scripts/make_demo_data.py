@@ -881,6 +881,7 @@ BULLETS, JSONF, TITLE = (
 )
 HIGHLIGHT, SECTIONS = "detectable_format:number_highlighted_sections", "detectable_format:multiple_sections"
 QUOTE, END, PS = "startend:quotation", "startend:end_checker", "detectable_content:postscript"
+UNASKED_QUOTE = "unasked quotation"  # the rejected kind of a pair whose rejected answer adds quotes
 NOCOMMA, PLACEHOLDERS = "punctuation:no_comma", "detectable_content:number_placeholders"
 ALL_IDS = [
     LOWER,
@@ -1400,21 +1401,31 @@ def _freq_both(word, text):
 # habit (when 28% of them opened with a quote, the final model quoted over 80% of its answers to IFEval).
 N_IDS_WEIGHTS = {"sft": (45, 45, 10, 0), "default": (0, 35, 45, 20)}
 FORMAT_CAP = 0.10  # the largest share of a category's SFT replies that one instruction may appear in
+# A quote is capped lower: it is one token that fits in front of any answer, so greedy decoding takes it
+# whenever no single opening word of the answer is more likely. With quotes in 8.5% of the SFT replies the
+# SFT model still opened 35% of its answers to unasked prompts with one (base model: 2.5%).
+QUOTE_CAP = 0.03
+# The share of preference pairs whose prompt does not ask for quotes and whose rejected answer is the chosen
+# one wrapped in quotes ("unasked quotation"): DPO sees that a quote nobody asked for is worse, not only that
+# an asked-for one is better.
+UNASKED_QUOTE_SHARE = 0.10
 
 
 def sample_ids(item, rng, only=None, weights=N_IDS_WEIGHTS["default"], counts=None, cap=None):
     """One to three compatible instruction ids for ``item`` (zero to three with ``weights``).
 
-    With ``counts`` (a Counter of ids already given) and ``cap``, an id given ``cap`` times is no longer
-    offered and each pick takes one of the least given ids, so the ids spread evenly up to the cap.
+    With ``counts`` (a Counter of ids already given) and ``cap`` (a number, or a dict id -> number), an id
+    given its cap times is no longer offered and each pick takes one of the least given ids, so the ids
+    spread evenly up to the cap.
     """
+    limit = cap if isinstance(cap, dict) else collections.defaultdict(lambda: cap)
     allowed = [i for i in allowed_ids(item) if only is None or i in only]
     k = rng.choices([0, 1, 2, 3], weights=weights)[0]
     ids = []
     while len(ids) < k:
         options = [i for i in allowed if i not in ids and not (CONFLICTS[i] & set(ids))]
         if counts is not None:
-            options = [i for i in options if cap is None or counts[i] < cap]
+            options = [i for i in options if limit[i] is None or counts[i] < limit[i]]
             options = [i for i in options if counts[i] == min((counts[o] for o in options), default=0)]
         if not options:
             break
@@ -1728,26 +1739,15 @@ def build_rejected(ex: Example, pool, rng):
     """Returns (text, failure kind) for a response that fails at least one instruction."""
     item = ex.item
     mode = rng.choices(["break", "loop", "rambling", "off_topic", "evasive"], weights=[52, 16, 10, 8, 14])[0]
+    if mode in ("rambling", "off_topic", "evasive"):
+        text, kind = _replacement_reply(ex, mode, pool, rng)
+        if kind is not None:
+            return text, kind
+    order = list(zip(ex.ids, ex.kwargs))
     if mode == "loop":
         text = _loop(ex.chosen, rng)
         if fails_some(ex.ids, ex.kwargs, text) and text != ex.chosen:
             return text, "repetition loop"
-    elif mode == "rambling":
-        extra = rng.sample(RAMBLE, 3)
-        text = _join(item, item.points[:2]) + " " + " ".join(extra) + " " + _join(item, item.points[2:])
-        if item.style == "letter":
-            text = " ".join(item.points[:2] + tuple(extra) + item.points[2:])
-        if fails_some(ex.ids, ex.kwargs, text) and text != ex.chosen:
-            return text, "rambling"
-    elif mode == "off_topic":
-        text = _off_topic_text(item, pool, rng)
-        if fails_some(ex.ids, ex.kwargs, text):
-            return text, "off_topic"
-    elif mode == "evasive":
-        text = rng.choice(EVASIVE)
-        if fails_some(ex.ids, ex.kwargs, text):
-            return text, "evasive"
-    order = list(zip(ex.ids, ex.kwargs))
     rng.shuffle(order)
     order.sort(key=lambda pair: pair[0] not in CONSTRAINT_IDS)  # break a constraint instruction if there is one
     for iid, kw in order:
@@ -1760,13 +1760,50 @@ def build_rejected(ex: Example, pool, rng):
     return None, None
 
 
+def _replacement_reply(ex: Example, mode, pool, rng):
+    """A rambling, off-topic or evasive reply instead of the answer. It keeps the chosen answer's quotes when
+    the prompt asks for them: else the opening quote alone would tell chosen from rejected, and DPO would
+    learn to open every answer with one."""
+    item = ex.item
+    if mode == "rambling":
+        extra = rng.sample(RAMBLE, 3)
+        text = _join(item, item.points[:2]) + " " + " ".join(extra) + " " + _join(item, item.points[2:])
+        if item.style == "letter":
+            text = " ".join(item.points[:2] + tuple(extra) + item.points[2:])
+    elif mode == "off_topic":
+        text = _off_topic_text(item, pool, rng)
+    else:
+        text = rng.choice(EVASIVE)
+    if QUOTE in ex.ids:
+        text = f'"{text}"'
+    if fails_some(ex.ids, ex.kwargs, text) and text != ex.chosen:
+        return text, mode
+    return None, None
+
+
+def unasked_quote(ex: Example):
+    """(rejected, kind) for the "unasked quotation" pairs (:data:`UNASKED_QUOTE_SHARE`, drawn per prompt): the
+    chosen answer wrapped in quotes that its prompt does not ask for, when the wrapped answer still follows
+    every instruction, so the quote is the only difference. None for every other pair."""
+    if QUOTE in ex.ids or CONFLICTS[QUOTE] & set(ex.ids):
+        return None
+    if random.Random(f"{SEED}-unasked-quote-{ex.prompt}").random() >= UNASKED_QUOTE_SHARE:
+        return None
+    text = render(ex.item, dataclasses.replace(ex.layout, quote=True))
+    if text == ex.chosen or not passes_all(ex.ids, ex.kwargs, text):
+        return None
+    return text, UNASKED_QUOTE
+
+
 def score_pair(ex: Example, rng):
     chosen = rng.choice([8.0, 8.5, 9.0, 9.5, 10.0])
     if ex.failure.startswith("broke:"):
         followed = sum(verdict(i, k, ex.rejected) == "pass" for i, k in zip(ex.ids, ex.kwargs)) / len(ex.ids)
         rejected = 4.0 + round(4 * followed) / 2 + rng.choice([0.0, 0.5])
     else:
-        rejected = {"rambling": 3.5, "repetition loop": 3.5, "off_topic": 2.0, "evasive": 1.5}[ex.failure]
+        rejected = {"rambling": 3.5, "repetition loop": 3.5, "off_topic": 2.0, "evasive": 1.5, UNASKED_QUOTE: 6.0}[
+            ex.failure
+        ]
         rejected += rng.choice([0.0, 0.5])
     return chosen, min(rejected, chosen - 1.0)
 
@@ -1787,13 +1824,16 @@ def make_split(split, pools, used_prompts):
         got = []
         balance = None
         if split == "sft":
-            balance = (N_IDS_WEIGHTS["sft"], collections.Counter(), int(FORMAT_CAP * need))
+            cap = int(FORMAT_CAP * need)
+            caps = collections.defaultdict(lambda cap=cap: cap, {QUOTE: int(QUOTE_CAP * need)})
+            balance = (N_IDS_WEIGHTS["sft"], collections.Counter(), caps)
         while len(got) < need:
             item = order[i % len(order)]
             i += 1
             ex = build_example(item, rng, used_prompts, *SPLIT_IDS.get(split, (None, None)), balance)
             if ex is not None and split == "pairs":
                 ex.rejected, ex.failure = build_rejected(ex, pool, rng)
+                ex.rejected, ex.failure = unasked_quote(ex) or (ex.rejected, ex.failure)
                 if ex.rejected is None:
                     ex = None
                 else:
@@ -1899,7 +1939,10 @@ def self_check(splits, examples):
     for ex in examples["sft"] + examples["pairs"] + examples["pool"]:
         assert passes_all(ex.ids, ex.kwargs, ex.chosen), ex.prompt
     for ex in examples["pairs"]:
-        assert fails_some(ex.ids, ex.kwargs, ex.rejected), ex.prompt
+        if ex.failure == UNASKED_QUOTE:
+            assert QUOTE not in ex.ids and ex.rejected == f'"{ex.chosen}"', ex.prompt
+        else:
+            assert fails_some(ex.ids, ex.kwargs, ex.rejected), ex.prompt
         assert ex.score_chosen > ex.score_rejected
     for bank in (
         GENERAL_KNOWLEDGE,
@@ -2092,7 +2135,11 @@ end phrases, P.S., `*highlights*`, `Section N` headers, `<<titles>>`, no commas,
 {in_range:.0%} of them have 30 to 120 words (median {statistics.median(words):.0f}).
 Rejected responses fail at least one of their prompt's instructions, the way weak models do
 (a "repetition loop" is the answer followed by one of its sentences, or itself, repeated until the
-token budget cuts it, which is how small models fail under greedy decoding):
+token budget cuts it, which is how small models fail under greedy decoding). Rambling, off-topic and
+evasive replies keep the quotes of a prompt that asks for them, so the quote alone never tells chosen
+from rejected. The "unasked quotation" pairs ({UNASKED_QUOTE_SHARE:.0%} of the prompts that do not ask for
+quotes, where wrapping keeps every instruction followed) reject the chosen answer wrapped in quotes: it
+breaks no instruction, but nobody asked for it, so DPO learns that an unasked quote is worse:
 
 {_table(["rejected kind", "pairs"], sorted(failures.items()))}
 
@@ -2103,7 +2150,7 @@ Broken instructions (one per rejected response of that kind):
 `score_chosen` is drawn from 8.0 to 10.0; `score_rejected` is 4.0 to 6.0 for a broken
 instruction (higher when more of the other instructions are followed), about 3.5 for rambling and
 repetition loops,
-2.0 for off-topic and 1.5 for evasive replies (plus 0 or 0.5)."""
+2.0 for off-topic and 1.5 for evasive replies, 6.0 for an unasked quotation (plus 0 or 0.5)."""
 
 
 def _card_counts(splits, ids, all_ids):
@@ -2144,7 +2191,10 @@ three formats and 281 of the 1000 replies were wrapped in quotes, the final mode
 of its answers to real IFEval prompts with a quote (base model: 6%). So {plain} of the {n_sft} SFT prompts
 ({plain / n_sft:.0%}) are plain requests, and no instruction appears in more than {FORMAT_CAP:.0%} of a
 category's SFT replies (the generator stops
-offering it, and gives each prompt the least used of the formats that fit). No SFT or chosen reply
+offering it, and gives each prompt the least used of the formats that fit). Quotes are capped at
+{QUOTE_CAP:.0%}: a quote is one token that fits in front of any answer, so greedy decoding opens with it
+whenever no single first word is more likely; with quotes in 8.5% of the SFT replies the SFT model still
+opened 35% of its answers to held-out prompts that do not ask for them with one (base: 2.5%). No SFT or chosen reply
 opens with a quote, is JSON, is all lowercase or carries a P.S. unless its prompt asks for it
 (`tests/test_demo_data.py` checks both with `sfdpo_helpers.formats`).
 

@@ -252,6 +252,21 @@ def judge_scores(rows, prompts, responses):
     return judge.score(prompts, responses)
 
 
+def judge_verdicts(rows, instruction_id):
+    """Whether each row's rejected answer follows ``instruction_id`` (IFEval's strict checker)."""
+    from sfdpo_helpers.judges import check_instruction
+
+    return [
+        check_instruction(
+            instruction_id,
+            r["kwargs"][r["instruction_id_list"].index(instruction_id)],
+            r["prompt"],
+            r["rejected"][1]["content"],
+        )
+        for r in rows
+    ]
+
+
 def describe(rows, indices, responses):
     return [(rows[i]["instruction_id_list"], rows[i]["kwargs"], responses[i][:300]) for i in indices[:3]]
 
@@ -260,6 +275,7 @@ def describe(rows, indices, responses):
 
 FORMAT_CAP = 0.10  # the most one instruction may appear in, as a share of SFT replies (and per category)
 POSTSCRIPT = "detectable_content:postscript"
+QUOTE = "startend:quotation"
 
 
 def shows_postscript(answer):
@@ -329,9 +345,45 @@ def test_chosen_follow_all_and_rejected_break_at_least_one(pairs):
     chosen_scores = judge_scores(pairs, prompts, chosen)
     rejected_scores = judge_scores(pairs, prompts, rejected)
     bad_chosen = [i for i, s in enumerate(chosen_scores) if s != 1.0]
-    bad_rejected = [i for i, s in enumerate(rejected_scores) if s == 1.0]
+    # a rejected answer that follows every instruction must be an "unasked quotation": the chosen answer in quotes
+    bad_rejected = [i for i, s in enumerate(rejected_scores) if s == 1.0 and not is_unasked_quote(pairs[i])]
     assert not bad_chosen, describe(pairs, bad_chosen, chosen)
     assert not bad_rejected, describe(pairs, bad_rejected, rejected)
+
+
+def is_unasked_quote(row):
+    from sfdpo_helpers.formats import unrequested_formats
+
+    chosen, rejected = row["chosen"][1]["content"], row["rejected"][1]["content"]
+    return rejected == f'"{chosen}"' and unrequested_formats(row, rejected) == {"quoted"}
+
+
+def test_about_a_tenth_of_the_pairs_reject_an_unasked_quote_and_the_quote_alone_never_decides(pairs):
+    """DPO must see that a quote nobody asked for is worse, and must not learn "open with a quote" from pairs
+    whose rejected answer dropped the asked-for quote along with everything else."""
+    from sfdpo_helpers.formats import is_quoted
+
+    unasked = [r for r in pairs if is_unasked_quote(r)]
+    not_asking = [r for r in pairs if QUOTE not in r["instruction_id_list"]]
+    assert 0.05 <= len(unasked) / len(not_asking) <= 0.15, (len(unasked), len(not_asking))
+    assert all(r["score_rejected"] < r["score_chosen"] for r in unasked)
+    asking = [r for r in pairs if QUOTE in r["instruction_id_list"]]
+    quote_decides = [r for r in asking if not is_quoted(r["rejected"][1]["content"])]
+    # only a rejected answer that breaks the quotation instruction itself may open without a quote
+    broke_quote = judge_verdicts(quote_decides, QUOTE)
+    assert all(v is False for v in broke_quote), [r["prompt"][:60] for r, v in zip(quote_decides, broke_quote) if v]
+    chosen_quoted = sum(is_quoted(r["chosen"][1]["content"]) for r in pairs) / len(pairs)
+    rejected_quoted = sum(is_quoted(r["rejected"][1]["content"]) for r in pairs) / len(pairs)
+    assert rejected_quoted >= chosen_quoted, (chosen_quoted, rejected_quoted)
+
+
+def test_quotes_in_at_most_3_percent_of_sft_replies(sft):
+    """A quote fits in front of any answer, so greedy decoding makes it a habit at far lower shares than a
+    format that changes the whole answer (8.5% of SFT replies gave 35% of the SFT model's answers)."""
+    from sfdpo_helpers.formats import is_quoted
+
+    quoted = sum(is_quoted(r["messages"][1]["content"]) for r in sft)
+    assert quoted <= 0.03 * len(sft), quoted
 
 
 def test_eval_kwargs_are_valid_ifeval_kwargs(eval_rows):
