@@ -1411,21 +1411,20 @@ QUOTE_CAP = 0.03
 UNASKED_QUOTE_SHARE = 0.10
 
 
-def sample_ids(item, rng, only=None, weights=N_IDS_WEIGHTS["default"], counts=None, cap=None):
+def sample_ids(item, rng, only=None, weights=N_IDS_WEIGHTS["default"], counts=None, caps=None):
     """One to three compatible instruction ids for ``item`` (zero to three with ``weights``).
 
-    With ``counts`` (a Counter of ids already given) and ``cap`` (a number, or a dict id -> number), an id
-    given its cap times is no longer offered and each pick takes one of the least given ids, so the ids
-    spread evenly up to the cap.
+    With ``counts`` (a Counter of ids already given) and ``caps`` (id -> the most times it may be given), an
+    id given its cap times is no longer offered and each pick takes one of the least given ids, so the ids
+    spread evenly up to the caps.
     """
-    limit = cap if isinstance(cap, dict) else collections.defaultdict(lambda: cap)
     allowed = [i for i in allowed_ids(item) if only is None or i in only]
     k = rng.choices([0, 1, 2, 3], weights=weights)[0]
     ids = []
     while len(ids) < k:
         options = [i for i in allowed if i not in ids and not (CONFLICTS[i] & set(ids))]
         if counts is not None:
-            options = [i for i in options if limit[i] is None or counts[i] < limit[i]]
+            options = [i for i in options if caps is None or counts[i] < caps[i]]
             options = [i for i in options if counts[i] == min((counts[o] for o in options), default=0)]
         if not options:
             break
@@ -1616,12 +1615,12 @@ def render_prompt(item, ids, kwargs, rng):
 def build_example(item, rng, used_prompts, only=None, need=None, balance=None) -> Example | None:
     """An example of ``item``: ids (from ``only``; at least one of ``need``), chosen response, prompt.
 
-    ``balance`` = ``(weights, counts, cap)`` spreads the ids as :func:`sample_ids` does and may give a
+    ``balance`` = ``(weights, counts, caps)`` spreads the ids as :func:`sample_ids` does and may give a
     plain prompt without instructions; ``counts`` is updated with the returned example's ids.
     """
-    weights, counts, cap = balance or (N_IDS_WEIGHTS["default"], None, None)
+    weights, counts, caps = balance or (N_IDS_WEIGHTS["default"], None, None)
     for _attempt in range(40):
-        ids = sample_ids(item, rng, only, weights, counts, cap)
+        ids = sample_ids(item, rng, only, weights, counts, caps)
         if not ids and balance is None:
             return None
         if need is not None and not need & set(ids):
@@ -1795,16 +1794,17 @@ def unasked_quote(ex: Example):
     return text, UNASKED_QUOTE
 
 
+# the score of a rejected answer by its kind (one broken instruction is scored by how many others it follows)
+REJECTED_SCORE = {"rambling": 3.5, "repetition loop": 3.5, "off_topic": 2.0, "evasive": 1.5, UNASKED_QUOTE: 6.0}
+
+
 def score_pair(ex: Example, rng):
     chosen = rng.choice([8.0, 8.5, 9.0, 9.5, 10.0])
     if ex.failure.startswith("broke:"):
         followed = sum(verdict(i, k, ex.rejected) == "pass" for i, k in zip(ex.ids, ex.kwargs)) / len(ex.ids)
         rejected = 4.0 + round(4 * followed) / 2 + rng.choice([0.0, 0.5])
     else:
-        rejected = {"rambling": 3.5, "repetition loop": 3.5, "off_topic": 2.0, "evasive": 1.5, UNASKED_QUOTE: 6.0}[
-            ex.failure
-        ]
-        rejected += rng.choice([0.0, 0.5])
+        rejected = REJECTED_SCORE[ex.failure] + rng.choice([0.0, 0.5])
     return chosen, min(rejected, chosen - 1.0)
 
 
@@ -1824,8 +1824,7 @@ def make_split(split, pools, used_prompts):
         got = []
         balance = None
         if split == "sft":
-            cap = int(FORMAT_CAP * need)
-            caps = collections.defaultdict(lambda cap=cap: cap, {QUOTE: int(QUOTE_CAP * need)})
+            caps = {i: int((QUOTE_CAP if i == QUOTE else FORMAT_CAP) * need) for i in ALL_IDS}
             balance = (N_IDS_WEIGHTS["sft"], collections.Counter(), caps)
         while len(got) < need:
             item = order[i % len(order)]
