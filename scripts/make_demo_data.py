@@ -1401,10 +1401,12 @@ def _freq_both(word, text):
 # habit (when 28% of them opened with a quote, the final model quoted over 80% of its answers to IFEval).
 N_IDS_WEIGHTS = {"sft": (45, 45, 10, 0), "default": (0, 35, 45, 20)}
 FORMAT_CAP = 0.10  # the largest share of a category's SFT replies that one instruction may appear in
-# A quote is capped lower: it is one token that fits in front of any answer, so greedy decoding takes it
-# whenever no single opening word of the answer is more likely. With quotes in 8.5% of the SFT replies the
-# SFT model still opened 35% of its answers to unasked prompts with one (base model: 2.5%).
-QUOTE_CAP = 0.03
+# No SFT prompt asks for quotes: a quote is one token that fits in front of any answer, so the SFT model
+# imitates it without reading the instruction. On the dev prompts that do not ask for quotes, the SFT model
+# opened 21% of its answers with one when 8 of its 160 training replies were quoted, 8% with 2, 4.5% with 0
+# (base model: 1.4%). Quoting on request is learnt from the preference pairs, which set an asked-for quote
+# against a missing one and an unasked one against none (UNASKED_QUOTE_SHARE).
+QUOTE_CAP = 0.0
 # The share of preference pairs whose prompt does not ask for quotes and whose rejected answer is the chosen
 # one wrapped in quotes ("unasked quotation"): DPO sees that a quote nobody asked for is worse, not only that
 # an asked-for one is better.
@@ -2190,12 +2192,13 @@ three formats and 281 of the 1000 replies were wrapped in quotes, the final mode
 of its answers to real IFEval prompts with a quote (base model: 6%). So {plain} of the {n_sft} SFT prompts
 ({plain / n_sft:.0%}) are plain requests, and no instruction appears in more than {FORMAT_CAP:.0%} of a
 category's SFT replies (the generator stops
-offering it, and gives each prompt the least used of the formats that fit). Quotes are capped at
-{QUOTE_CAP:.0%}: a quote is one token that fits in front of any answer, so greedy decoding opens with it
-whenever no single first word is more likely; with quotes in 8.5% of the SFT replies the SFT model still
-opened 35% of its answers to held-out prompts that do not ask for them with one (base: 2.5%). At 3%, and
-with the "unasked quotation" pairs, the final model of one demo run still opened 69 of its 251 answers to
-real IFEval prompts that do not ask for quotes with one (base: 14; `docs/measurements.md`). No SFT or chosen reply
+offering it, and gives each prompt the least used of the formats that fit). No SFT prompt asks for quotes:
+a quote is one token that fits in front of any answer, so the SFT model imitates it without reading the
+instruction. With quotes in 3% of the SFT replies (8 of the 160 the demo trains on), the SFT model opened 21%
+of its answers to dev prompts that do not ask for quotes with one, with 2 of 160 8%, with none 4.5% (base:
+1.4%); the final model of a run on the 3% data opened 69 of its 251 answers to real IFEval prompts that do not
+ask for quotes with one (base: 14; `docs/measurements.md`). Quoting on request is learnt from the pairs instead,
+which set an asked-for quote against a missing one and an unasked quote against none. No SFT or chosen reply
 opens with a quote, is JSON, is all lowercase or carries a P.S. unless its prompt asks for it
 (`tests/test_demo_data.py` checks both with `sfdpo_helpers.formats`).
 

@@ -377,13 +377,14 @@ def test_about_a_tenth_of_the_pairs_reject_an_unasked_quote_and_the_quote_alone_
     assert rejected_quoted >= chosen_quoted, (chosen_quoted, rejected_quoted)
 
 
-def test_quotes_in_at_most_3_percent_of_sft_replies(sft):
-    """A quote fits in front of any answer, so greedy decoding makes it a habit at far lower shares than a
-    format that changes the whole answer (8.5% of SFT replies gave 35% of the SFT model's answers)."""
+def test_no_sft_reply_asks_for_or_opens_with_a_quote(sft):
+    """A quote fits in front of any answer, so the SFT model imitates it without reading the instruction: 8 quoted
+    replies in the 160 the demo trains on made 21% of its answers to unasked dev prompts open with one (0: 4.5%)."""
     from sfdpo_helpers.formats import is_quoted
 
-    quoted = sum(is_quoted(r["messages"][1]["content"]) for r in sft)
-    assert quoted <= 0.03 * len(sft), quoted
+    quoted = [r["messages"][0]["content"][:60] for r in sft if is_quoted(r["messages"][1]["content"])]
+    asking = [r["messages"][0]["content"][:60] for r in sft if QUOTE in r["instruction_id_list"]]
+    assert not quoted and not asking, (quoted, asking)
 
 
 def test_eval_kwargs_are_valid_ifeval_kwargs(eval_rows):
