@@ -30,6 +30,7 @@ from sfdpo_helpers import (
     answers,
     data,
     exercises,
+    formats,
     judges,
     models,
     pairs,
@@ -55,6 +56,7 @@ khaki_eta = 0.85
 round_dpop_weight = 0.0  # λ_P: DPO-Positive in the self-improvement rounds (0: plain DPO, the study's)
 schedule = [(0.2, 2), (0.7, 3), (1.2, 3)]  # (temperature, answers): the study's 8 answers per prompt
 rejected_rule = "random_bottom3"  # the study's rejected answer; "worst": the lowest-scored one
+unrequested_penalty = 0.5  # verifiable judge: score minus this per unasked quote/JSON/lowercase (0: off)
 exercise = ""  # "": the main run; an exercise's name (see "Try this"): a sandbox that never overwrites the run
 
 # %% [markdown]
@@ -64,6 +66,13 @@ exercise = ""  # "": the main run; an exercise's name (see "Try this"): a sandbo
 # both); the first prompt's are shown. With a judge whose scores are coarse (the verifiable judge scores the
 # share of instructions followed) many answers tie: the best and the bottom 3 are then picked at random among
 # the tied answers (seeded), so that ties do not always crown the first, coolest sample.
+#
+# The verifiable judge checks only the instructions a prompt states: an answer that opens with a quote nobody
+# asked for ties with the same answer without it. Trained on such a judge's preferences, a model keeps every
+# habit the judge is blind to, and the quote-asking prompts even reward it (in one run the share of unasked
+# quotes went from 10% to 19% in this notebook). So the pairs are picked with `unrequested_penalty` subtracted
+# per unasked quote, JSON answer or all-lowercase answer (`judges.UnrequestedFormatPenalty`); a reward model
+# would see the quote itself.
 
 # %%
 cfg = settings.setup(run, globals(), exercise, notebook="07")
@@ -74,6 +83,8 @@ eval_rows = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cf
 eval_prompts = [r["prompt"] for r in eval_rows]
 sft_policy, sft_tokenizer = pipeline.frozen_model(paths["sft"])  # the self-judge, one copy for every judge
 train_judge = pipeline.judge(cfg, new_rows, self_judge=paths["sft"])
+if cfg.judge == "verifiable" and unrequested_penalty:  # a reward model sees an unasked quote; IFEval's checks do not
+    train_judge = judges.UnrequestedFormatPenalty(train_judge, new_rows, unrequested_penalty)
 eval_judge = pipeline.judge(cfg, eval_rows, self_judge=paths["sft"])
 
 start_tokenizer, start_model = models.load_tokenizer(paths["rsdpo3"]), models.load_model(paths["rsdpo3"])
@@ -190,6 +201,11 @@ pipeline.record(
     selfimprove_vs_dpo=as_record.get(f"{last_round}_vs_dpo"),
     selfimprove_vs_rsdpo3=as_record.get(f"{last_round}_vs_rsdpo3"),
 )
+if last_round and all(r.get("instruction_id_list") for r in eval_rows):  # a habit the judge does not score
+    quoted = {n: formats.unrequested_format_shares(eval_rows, generated[n])["quoted"] for n in ("rsdpo3", last_round)}
+    pipeline.record(cfg, "07", unasked_quoted=quoted, unrequested_penalty=unrequested_penalty)
+    print(f"This run: answers opening with a quote their prompt did not ask for: rsdpo3 {quoted['rsdpo3']:.0%}, "
+          f"{last_round} {quoted[last_round]:.0%} (pairs picked with unrequested_penalty = {unrequested_penalty}).")  # fmt: skip
 rounds_curve = winrate.compare(scores, [(n, "dpo") for n in paths if n.startswith("selfimprove")], seed=cfg.seed)
 if len(rounds_curve) > 1:
     bars = [{"name": r.model, "rate": r.rate, "ci_low": r.ci_low, "ci_high": r.ci_high} for r in rounds_curve]
@@ -322,6 +338,9 @@ if cross_judge and (other_kind == "self" or all(r.get("instruction_id_list") for
 #   and compare the win rates: which rejected answer teaches more?
 # - **Question:** look at the 8 answers of section 1: do the high-temperature answers score lower? Change
 #   `schedule` (e.g. all 8 at 0.7) and predict the tie counts before you run it.
+# - **Question:** set `unrequested_penalty = 0` (the judge alone picks the pairs): predict whether the share of
+#   unasked quotes printed after Table 3 rises or falls, then run it (in a dev-prompt run: 2% with the penalty,
+#   13% without).
 # - **Project:** if section 5 shows longer answers after the round, train it with the DPO-Positive term
 #   (`round_dpop_weight = 1.0`): does the chosen answer's likelihood, held up, keep the length too?
 #

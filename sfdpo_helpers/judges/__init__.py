@@ -14,6 +14,10 @@ same prompt only; across prompts they are not calibrated.
 * ``self`` -- :class:`SelfJudge` (:mod:`.self_judge`): the policy as its own
   LLM-as-judge; :func:`agreement_rate` compares two judges.
 
+:class:`UnrequestedFormatPenalty` wraps a judge so that an answer showing a format its prompt did not ask
+for (a quote, JSON, all lowercase: :mod:`sfdpo_helpers.formats`) scores lower; notebook 07 picks its pairs
+with it, since a judge that ignores a habit lets self-training spread it.
+
 Sentence splitting for the IFEval checks lives in :mod:`.sentences`. torch,
 transformers, nltk and openai are imported only inside the functions that need
 them, so importing this package is fast.
@@ -47,6 +51,7 @@ __all__ = [
     "RewardModelJudge",
     "ApiJudge",
     "SelfJudge",
+    "UnrequestedFormatPenalty",
     "agreement_rate",
     "changed_instructions",
     "check_instruction",
@@ -72,6 +77,39 @@ class Judge(Protocol):
     """What every judge offers: one float per (prompt, response); compare scores within a prompt only."""
 
     def score(self, prompts: Sequence[str], responses: Sequence[str]) -> list[float]: ...
+
+
+class UnrequestedFormatPenalty:
+    """``judge``'s score minus ``penalty`` for each format the answer shows that its row does not ask for:
+
+        score(x, y) = judge(x, y) − penalty · |unrequested_formats(row(x), y)|
+
+    The verifiable judge checks only the instructions a prompt states, so two answers that differ only by an
+    unasked quote tie; self-training on its preferences then lets the quote spread (the quote-asking prompts
+    reward it, nothing else punishes it). ``rows`` are the IFEval-schema rows of the prompts to be scored.
+    """
+
+    def __init__(self, judge: Judge, rows: Sequence[Mapping], penalty: float):
+        from ..formats import requested_formats
+
+        if penalty < 0:
+            raise ValueError(f"penalty must be >= 0, got {penalty}")
+        self.judge, self.penalty = judge, penalty
+        self.requested = {row["prompt"]: requested_formats(row, i) for i, row in enumerate(rows)}
+
+    def __repr__(self) -> str:
+        return f"UnrequestedFormatPenalty({self.judge!r}, penalty={self.penalty})"
+
+    def score(self, prompts: Sequence[str], responses: Sequence[str]) -> list[float]:
+        from ..formats import answer_formats
+
+        missing = [p[:60] for p in prompts if p not in self.requested]
+        if missing:
+            raise KeyError(f"{len(missing)} prompts are not among the penalty's rows, e.g. {missing[0]!r}")
+        scores = self.judge.score(prompts, responses)
+        return [
+            s - self.penalty * len(answer_formats(r) - self.requested[p]) for s, p, r in zip(scores, prompts, responses)
+        ]
 
 
 class MissingInstructionsError(ValueError):
