@@ -68,9 +68,9 @@ exercise = ""  # "": the main run; an exercise's name (see "Try this"): a sandbo
 # the tied answers (seeded), so that ties do not always crown the first, coolest sample.
 #
 # The verifiable judge checks only the instructions a prompt states: an answer that opens with a quote nobody
-# asked for ties with the same answer without it. Trained on such a judge's preferences, a model keeps every
-# habit the judge is blind to, and the quote-asking prompts even reward it (in one run the share of unasked
-# quotes went from 10% to 19% in this notebook). So the pairs are picked with `unrequested_penalty` subtracted
+# asked for ties with the same answer without it. Nothing in such a judge's pairs holds back a habit it is blind
+# to, and DPO on a few pairs moves far more than what they contrast (in one run the share of unasked quotes went
+# from 10% to 19% in this notebook). So the pairs are picked with `unrequested_penalty` subtracted
 # per unasked quote, JSON answer or all-lowercase answer (`judges.UnrequestedFormatPenalty`); a reward model
 # would see the quote itself.
 

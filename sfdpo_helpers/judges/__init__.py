@@ -85,8 +85,8 @@ class UnrequestedFormatPenalty:
         score(x, y) = judge(x, y) − penalty · |unrequested_formats(row(x), y)|
 
     The verifiable judge checks only the instructions a prompt states, so two answers that differ only by an
-    unasked quote tie; self-training on its preferences then lets the quote spread (the quote-asking prompts
-    reward it, nothing else punishes it). ``rows`` are the IFEval-schema rows of the prompts to be scored.
+    unasked quote tie, and nothing in self-training on its preferences holds the quote back. ``rows`` are the
+    IFEval-schema rows of the prompts to be scored.
     """
 
     def __init__(self, judge: Judge, rows: Sequence[Mapping], penalty: float):
