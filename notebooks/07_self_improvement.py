@@ -47,8 +47,7 @@ from sfdpo_helpers import (
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
 rounds = 1  # sample -> select -> DPO, repeated from the newest model
 beta = 0.1
-best_of_n = 5  # best-of-n check at temperature 1.0 (0: skip)
-best_of_prompts = 6  # 6 prompts x 5 answers: one generation batch on a CPU
+best_of = [5, 6]  # best-of-n at temperature 1.0: n answers to the first 6 prompts, one CPU batch (n 0: skip)
 cross_judge = True  # evaluate also with a second judge (verifiable <-> self)
 khaki_prompts = 8  # the original RS-DPO rule on the first prompts' 8 answers (0: skip)
 khaki_tau = 0.1  # with a verifiable judge rewards are fractions of instructions followed: tau is small
@@ -282,6 +281,7 @@ if "selfimprove1" in paths:
 # Single answers at $T=1$ vs the SFT model's greedy answers, then the judge's best of $n$ answers.
 
 # %%
+best_of_n, best_of_prompts = best_of
 if best_of_n:
     few = eval_prompts[:best_of_prompts]
     tokenizer, model = models.load_tokenizer(current), models.load_model(current)

@@ -45,8 +45,7 @@ TINY_STORY = {
     "khaki_prompts": 2,
     "n_new_per_category": 3,
     "min_prompts_per_category": 1,
-    "best_of_n": 2,
-    "best_of_prompts": 3,
+    "best_of": [2, 3],
 }
 
 

@@ -44,7 +44,7 @@ REDUCED = {
 STORY = {
     "03": {"n_self_judge": 2},
     "06": {"n_new_per_category": 3, "min_prompts_per_category": 1},
-    "07": {"best_of_n": 2, "best_of_prompts": 3, "khaki_prompts": 2},
+    "07": {"best_of": [2, 3], "khaki_prompts": 2},
 }
 
 
