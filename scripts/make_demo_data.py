@@ -931,7 +931,13 @@ _CONFLICTS = [
 # something of its own to teach, and the evaluation can see it.
 FORMAT_IDS = frozenset({TITLE, SECTIONS, BULLETS, JSONF, HIGHLIGHT, PLACEHOLDERS, PARAS, QUOTE})
 CONSTRAINT_IDS = frozenset(ALL_IDS) - FORMAT_IDS
-SPLIT_IDS = {"sft": (FORMAT_IDS, None), "pairs": (None, CONSTRAINT_IDS)}  # (only these ids, at least one of)
+# No SFT prompt asks for quotes: a quote is one token that fits in front of any answer, so the SFT model
+# imitates it without reading the instruction. On the dev prompts that do not ask for quotes, the SFT model
+# opened 21% of its answers with one when 8 of its 160 training replies were quoted, 8% with 2, 4.5% with 0
+# (base model: 1.4%). Quoting on request is learnt from the preference pairs, which set an asked-for quote
+# against a missing one and an unasked one against none (UNASKED_QUOTE_SHARE).
+SFT_IDS = FORMAT_IDS - {QUOTE}
+SPLIT_IDS = {"sft": (SFT_IDS, None), "pairs": (None, CONSTRAINT_IDS)}  # (only these ids, at least one of)
 
 CONFLICTS = {a: set() for a in ALL_IDS}
 for _a, _b in _CONFLICTS:
@@ -1401,12 +1407,6 @@ def _freq_both(word, text):
 # habit (when 28% of them opened with a quote, the final model quoted over 80% of its answers to IFEval).
 N_IDS_WEIGHTS = {"sft": (45, 45, 10, 0), "default": (0, 35, 45, 20)}
 FORMAT_CAP = 0.10  # the largest share of a category's SFT replies that one instruction may appear in
-# No SFT prompt asks for quotes: a quote is one token that fits in front of any answer, so the SFT model
-# imitates it without reading the instruction. On the dev prompts that do not ask for quotes, the SFT model
-# opened 21% of its answers with one when 8 of its 160 training replies were quoted, 8% with 2, 4.5% with 0
-# (base model: 1.4%). Quoting on request is learnt from the preference pairs, which set an asked-for quote
-# against a missing one and an unasked one against none (UNASKED_QUOTE_SHARE).
-QUOTE_CAP = 0.0
 # The share of preference pairs whose prompt does not ask for quotes and whose rejected answer is the chosen
 # one wrapped in quotes ("unasked quotation"): DPO sees that a quote nobody asked for is worse, not only that
 # an asked-for one is better.
@@ -1826,7 +1826,7 @@ def make_split(split, pools, used_prompts):
         got = []
         balance = None
         if split == "sft":
-            caps = {i: int((QUOTE_CAP if i == QUOTE else FORMAT_CAP) * need) for i in ALL_IDS}
+            caps = {i: int(FORMAT_CAP * need) for i in ALL_IDS}
             balance = (N_IDS_WEIGHTS["sft"], collections.Counter(), caps)
         while len(got) < need:
             item = order[i % len(order)]

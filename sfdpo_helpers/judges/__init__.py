@@ -94,21 +94,23 @@ class UnrequestedFormatPenalty:
 
         if penalty < 0:
             raise ValueError(f"penalty must be >= 0, got {penalty}")
+        for i, row in enumerate(rows):
+            requested_formats(row, i)  # a row without instruction ids is an error naming it, here, not mid-round
         self.judge, self.penalty = judge, penalty
-        self.requested = {row["prompt"]: requested_formats(row, i) for i, row in enumerate(rows)}
+        self.rows = {row["prompt"]: row for row in rows}
 
     def __repr__(self) -> str:
         return f"UnrequestedFormatPenalty({self.judge!r}, penalty={self.penalty})"
 
     def score(self, prompts: Sequence[str], responses: Sequence[str]) -> list[float]:
-        from ..formats import answer_formats
+        from ..formats import unrequested_formats
 
-        missing = [p[:60] for p in prompts if p not in self.requested]
+        missing = [p[:60] for p in prompts if p not in self.rows]
         if missing:
             raise KeyError(f"{len(missing)} prompts are not among the penalty's rows, e.g. {missing[0]!r}")
         scores = self.judge.score(prompts, responses)
         return [
-            s - self.penalty * len(answer_formats(r) - self.requested[p]) for s, p, r in zip(scores, prompts, responses)
+            s - self.penalty * len(unrequested_formats(self.rows[p], r)) for s, p, r in zip(scores, prompts, responses)
         ]
 
 
