@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COLAB_DRIVE = Path(os.environ.get("SFDPO_COLAB_DRIVE", "/content/drive/MyDrive"))  # where Colab mounts Drive
 CHOICES = {
     "mixed_precision": {"auto", "no", "bf16", "fp16"},
-    "judge": {"verifiable", "reward", "api", "self"},
+    "judge": {"gold", "verifiable", "reward", "api", "self"},
 }
 
 

@@ -128,26 +128,13 @@ def test_a_format_every_row_asks_for_has_no_share():
     assert shares["unasked"] == {"quoted": 0, "json": 1, "lowercase": 1, "any": 0} and shares["json"] == 0.0
 
 
-def test_the_penalty_judge_subtracts_the_penalty_per_unasked_format_and_never_for_an_asked_one():
-    from sfdpo_helpers.judges import UnrequestedFormatPenalty, VerifiableJudge
+def test_the_gold_form_penalty_counts_each_unasked_format_and_never_an_asked_one():
+    from sfdpo_helpers.judges.gold import PENALTIES, form_penalties
 
-    rows = [
-        {"prompt": "no commas", "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]},
-        {"prompt": "quote it", "instruction_id_list": ["startend:quotation"], "kwargs": [{}]},
-    ]
-    judge = UnrequestedFormatPenalty(VerifiableJudge(rows), rows, penalty=0.5)
-    prompts = ["no commas", "no commas", "no commas", "quote it", "quote it"]
-    answers = ['"The sea is salty."', "The sea is salty.", f'"{LOWERCASE_SENTENCE}"', '"The sea is salty."', "Salty."]
-    # by hand: IFEval's verdict (1 followed, 0 broken) minus 0.5 per unasked format of the answer
-    assert judge.score(prompts, answers) == [1 - 0.5, 1.0, 1 - 2 * 0.5, 1.0, 0.0]
-    assert UnrequestedFormatPenalty(VerifiableJudge(rows), rows, 0.0).score(prompts, answers) == [1, 1, 1, 1, 0]
-
-
-def test_the_penalty_judge_refuses_a_prompt_it_has_no_row_for_and_a_negative_penalty():
-    from sfdpo_helpers.judges import UnrequestedFormatPenalty, VerifiableJudge
-
-    rows = [{"prompt": "no commas", "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]}]
-    with pytest.raises(KeyError, match="not among the penalty's rows"):
-        UnrequestedFormatPenalty(VerifiableJudge(rows), rows, 0.5).score(["other"], ["x"])
-    with pytest.raises(ValueError, match="penalty must be >= 0"):
-        UnrequestedFormatPenalty(VerifiableJudge(rows), rows, -1.0)
+    no_commas = {"prompt": "no commas", "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]}
+    quote_it = {"prompt": "quote it", "instruction_id_list": ["startend:quotation"], "kwargs": [{}]}
+    cases = [(no_commas, '"The sea is salty."'), (no_commas, "The sea is salty."),
+             (no_commas, f'"{LOWERCASE_SENTENCE}"'), (quote_it, '"The sea is salty."'), (quote_it, "Salty.")]  # fmt: skip
+    # by hand: 0.5 per unasked format of the answer (quoted, lowercase), none for the quote "quote it" asks for
+    expected = [PENALTIES["unasked quoted"], 0, PENALTIES["unasked quoted"] + PENALTIES["unasked lowercase"], 0, 0]
+    assert [sum(form_penalties(row, answer).values()) for row, answer in cases] == expected

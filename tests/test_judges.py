@@ -45,7 +45,7 @@ def test_public_names_are_importable():
         "MissingInstructionsError",
     ]:
         assert callable(getattr(judges, name)) or name == "JUDGES", name
-    assert JUDGES == ("verifiable", "reward", "api", "self")
+    assert JUDGES == ("gold", "verifiable", "reward", "api", "self")
 
 
 def test_make_judge_verifiable_scores_ifeval_rows():
@@ -105,7 +105,7 @@ def test_make_judge_self_and_unknown_kinds(tokenizer, tiny):
         make_judge("self", tokenizer=tokenizer)
     judge = make_judge("self", policy=tiny, tokenizer=tokenizer)
     assert isinstance(judge, SelfJudge) and isinstance(judge, Judge)
-    with pytest.raises(ValueError, match=r"unknown judge 'gpt'; the judges are 'verifiable', 'reward', 'api', 'self'"):
+    with pytest.raises(ValueError, match=r"unknown judge 'gpt'; the judges are 'gold', 'verifiable', 'reward', 'api', 'self'"):
         make_judge("gpt")
 
 

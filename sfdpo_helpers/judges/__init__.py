@@ -5,6 +5,9 @@ Every judge has one method, ``score(prompts, responses) -> list[float]`` (the
 model or a hosted one by changing one setting. Scores compare responses to the
 same prompt only; across prompts they are not calibrated.
 
+* ``gold`` -- :class:`GoldJudge` (:mod:`.gold`): the demo world's known reward, offline: is the answer
+  right (checked against the prompt's reference), are the instructions followed, is the form clean;
+  only for demo prompts that carry a ``reference``.
 * ``verifiable`` -- :class:`VerifiableJudge` (:mod:`.ifeval`): IFEval
   instruction checks, offline; only for prompts that carry instructions.
 * ``reward`` -- :class:`RewardModelJudge` (:mod:`.reward_model`): a Hugging
@@ -13,10 +16,6 @@ same prompt only; across prompts they are not calibrated.
   endpoint such as NVIDIA's hosted Nemotron reward, with a JSON-lines cache.
 * ``self`` -- :class:`SelfJudge` (:mod:`.self_judge`): the policy as its own
   LLM-as-judge; :func:`agreement_rate` compares two judges.
-
-:class:`UnrequestedFormatPenalty` wraps a judge so that an answer showing a format its prompt did not ask
-for (a quote, JSON, all lowercase: :mod:`sfdpo_helpers.formats`) scores lower; notebook 07 picks its pairs
-with it, since a judge that ignores a habit lets self-training spread it.
 
 Sentence splitting for the IFEval checks lives in :mod:`.sentences`. torch,
 transformers, nltk and openai are imported only inside the functions that need
@@ -30,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 from .api import NVIDIA_BASE_URL, NVIDIA_REWARD_MODEL, ApiJudge, MissingApiKeyError, parse_reward
+from .gold import GOLD_VERSION, GoldBreakdown, GoldJudge
 from .ifeval import (
     VerifiableJudge,
     changed_instructions,
@@ -47,11 +47,13 @@ __all__ = [
     "Judge",
     "MissingInstructionsError",
     "make_judge",
+    "GoldJudge",
+    "GoldBreakdown",
+    "GOLD_VERSION",
     "VerifiableJudge",
     "RewardModelJudge",
     "ApiJudge",
     "SelfJudge",
-    "UnrequestedFormatPenalty",
     "agreement_rate",
     "changed_instructions",
     "check_instruction",
@@ -69,7 +71,7 @@ __all__ = [
     "NVIDIA_REWARD_MODEL",
 ]
 
-JUDGES = ("verifiable", "reward", "api", "self")
+JUDGES = ("gold", "verifiable", "reward", "api", "self")
 
 
 @runtime_checkable
@@ -77,41 +79,6 @@ class Judge(Protocol):
     """What every judge offers: one float per (prompt, response); compare scores within a prompt only."""
 
     def score(self, prompts: Sequence[str], responses: Sequence[str]) -> list[float]: ...
-
-
-class UnrequestedFormatPenalty:
-    """``judge``'s score minus ``penalty`` for each format the answer shows that its row does not ask for:
-
-        score(x, y) = judge(x, y) − penalty · |unrequested_formats(row(x), y)|
-
-    The verifiable judge checks only the instructions a prompt states, so two answers that differ only by an
-    unasked quote tie, and nothing in self-training on its preferences holds the quote back. ``rows`` are the
-    IFEval-schema rows of the prompts to be scored.
-    """
-
-    def __init__(self, judge: Judge, rows: Sequence[Mapping], penalty: float):
-        from ..formats import requested_formats
-
-        if penalty < 0:
-            raise ValueError(f"penalty must be >= 0, got {penalty}")
-        for i, row in enumerate(rows):
-            requested_formats(row, i)  # a row without instruction ids is an error naming it, here, not mid-round
-        self.judge, self.penalty = judge, penalty
-        self.rows = {row["prompt"]: row for row in rows}
-
-    def __repr__(self) -> str:
-        return f"UnrequestedFormatPenalty({self.judge!r}, penalty={self.penalty})"
-
-    def score(self, prompts: Sequence[str], responses: Sequence[str]) -> list[float]:
-        from ..formats import unrequested_formats
-
-        missing = [p[:60] for p in prompts if p not in self.rows]
-        if missing:
-            raise KeyError(f"{len(missing)} prompts are not among the penalty's rows, e.g. {missing[0]!r}")
-        scores = self.judge.score(prompts, responses)
-        return [
-            s - self.penalty * len(unrequested_formats(self.rows[p], r)) for s, p, r in zip(scores, prompts, responses)
-        ]
 
 
 class MissingInstructionsError(ValueError):
@@ -134,6 +101,19 @@ def _verifiable(rows: Sequence[Mapping] | None) -> VerifiableJudge:
     return VerifiableJudge(rows)
 
 
+def _gold(rows: Sequence[Mapping] | None) -> GoldJudge:
+    rows = list(rows or [])
+    missing = [i for i, row in enumerate(rows) if not row.get("reference")]
+    if not rows or missing:
+        first = ", ".join(str(i) for i in missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise MissingInstructionsError(
+            f"{len(missing)} of {len(rows)} rows have no field 'reference' (rows {first}). judge='gold' scores only "
+            "the demo world's prompts, which carry a reference answer. Hub prompts such as UltraFeedback's need "
+            "judge='reward' (with reward_model=...), judge='api' or judge='self'."
+        )
+    return GoldJudge(rows)
+
+
 def make_judge(
     kind: str,
     rows: Sequence[Mapping] | None = None,
@@ -150,13 +130,15 @@ def make_judge(
 ) -> Judge:
     """The judge a notebook asks for by name (one of :data:`JUDGES`), with every setting checked first.
 
-    ``verifiable`` needs ``rows`` with instructions; ``reward`` needs
+    ``gold`` needs demo ``rows`` with a ``reference``; ``verifiable`` needs ``rows`` with instructions; ``reward`` needs
     ``reward_model`` (no silent default: the study's 70B model does not fit
     most machines); ``api`` needs ``api_base_url`` and ``api_model`` (the key
     comes from ``$api_key_env`` or Colab's secrets; rewards are cached in
     ``cache_dir/api_judge_cache.jsonl``; requests are spaced to ``api_requests_per_minute``, NVIDIA's free
     tier allowing 40); ``self`` needs ``policy`` and ``tokenizer``.
     """
+    if kind == "gold":
+        return _gold(rows)
     if kind == "verifiable":
         return _verifiable(rows)
     if kind == "reward":
