@@ -142,16 +142,21 @@ def load_banks(name: str, spec: dict) -> dict:
 # Entry shapes -> the tuples the generator unpacks. Topic: (title, tasks, answer sentences);
 # professional writing: (title, tasks, body sentences, greeting or "" for a document);
 # imitation writing: (title, tasks, sentences or verse lines, "prose" | "lines");
-# classification: (title, tasks, label, answer sentences), the first sentence stating the label;
+# classification: (title, tasks, label, answer sentences, options), the first sentence stating the label;
 # multilingual: (English phrase, {language: translation}, usage note).
 _TOPICS = _entries({"title": _text, "tasks": _texts, "answer": _texts})
+# facts (general knowledge, science): also the key terms a right answer states ("a | b": synonyms) and
+# plausible wrong substitutes for the first one (the gold reward's reference; the "wrong answer" pairs)
+_FACTS = _entries({"title": _text, "tasks": _texts, "answer": _texts, "key": _texts, "wrong": _texts})
 _PROCEDURES = _entries({"title": _text, "tasks": _texts, "steps": _texts})
 _POEMS = _entries({"title": _text, "tasks": _texts, "lines": _texts})
 _LETTERS = _entries(
     {"title": _text, "tasks": _texts, "body": _texts, "greeting": _text_or_empty}, optional=("greeting",)
 )
 _IMITATIONS = _entries({"title": _text, "tasks": _texts, "answer": _texts, "style": _one_of("prose", "lines")})
-_CLASSIFICATIONS = _entries({"title": _text, "tasks": _texts, "label": _text, "answer": _texts})
+_CLASSIFICATIONS = _entries(
+    {"title": _text, "tasks": _texts, "label": _text, "answer": _texts, "options": _texts}
+)  # options: the labels the task offers
 _PHRASES = _entries({"english": _text, "translations": _mapping, "note": _text})
 
 
@@ -176,9 +181,9 @@ def _weekdays(value, where):
 
 # load_banks returns its values in the order of the spec, so they unpack in that order.
 GENERAL_KNOWLEDGE, RESERVE_GENERAL_KNOWLEDGE = load_banks(
-    "general_knowledge.yaml", {"topics": _TOPICS, "reserve": _TOPICS}
+    "general_knowledge.yaml", {"topics": _FACTS, "reserve": _FACTS}
 ).values()
-SCIENCE, RESERVE_SCIENCE = load_banks("science_explanation.yaml", {"topics": _TOPICS, "reserve": _TOPICS}).values()
+SCIENCE, RESERVE_SCIENCE = load_banks("science_explanation.yaml", {"topics": _FACTS, "reserve": _FACTS}).values()
 POEMS, STORIES, RESERVE_POEMS, RESERVE_STORIES = load_banks(
     "creative_writing.yaml",
     {"poems": _POEMS, "stories": _TOPICS, "reserve_poems": _POEMS, "reserve_stories": _TOPICS},

@@ -178,7 +178,7 @@ def self_check(splits, examples):
         RESERVE_PROCEDURES,
         RESERVE_DISCUSSIONS,
     ):
-        for title, _, pts in bank:
+        for title, _, pts, *_ in bank:
             for p in pts:
                 if "," in p and not re.search(r", (and|or) ", p):
                     raise AssertionError(f"{title}: comma outside a list in {p!r}")

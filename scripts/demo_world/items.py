@@ -35,6 +35,16 @@ from .banks import (
     WEEKDAYS,
 )
 from .config import CATEGORIES, SEED
+from .references import (
+    LEAP_ALIASES,
+    PRIME_ALIASES,
+    choice_reference,
+    facts_reference,
+    label_reference,
+    number_reference,
+    phrase_reference,
+    topic_reference,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +58,7 @@ class Item:
     greeting: str = ""  # letters only
     json_fields: tuple = ()  # leading JSON fields (label, computed answer, ...)
     complete: bool = False  # must keep every point (a solution, a poem, a procedure)
+    reference: dict = dataclasses.field(default=None, compare=False, hash=False)  # what a right answer states
 
 
 # ======================================================================================
@@ -56,8 +67,9 @@ class Item:
 # ======================================================================================
 
 
-def _math_item(kind, title, tasks, points, answer):
-    """A math Item; ``answer`` is the value, or ((field, value), ...) for several JSON fields."""
+def _math_item(kind, title, tasks, points, answer, reference=None):
+    """A math Item; ``answer`` is the value, or ((field, value), ...) for several JSON fields. Its reference is
+    the number(s), unless ``reference`` says otherwise (a name, a day)."""
     fields = answer if isinstance(answer, tuple) else (("answer", answer),)
     return Item(
         "math_reasoning",
@@ -68,6 +80,7 @@ def _math_item(kind, title, tasks, points, answer):
         "math",
         json_fields=fields,
         complete=True,
+        reference=reference or number_reference(fields),
     )
 
 
@@ -283,6 +296,7 @@ def _math_weekday(rng: random.Random) -> Item:
             f"In {n} days it will be {day}.",
         ],
         day,
+        choice_reference(day, [d for d in WEEKDAYS if d != WEEKDAYS[today]], read="last"),
     )
 
 
@@ -372,6 +386,7 @@ def _math_ordering(rng: random.Random) -> Item:
             f"{ans} is the {q}.",
         ],
         ans,
+        choice_reference(ans, [a, b, c], cue=q),
     )
 
 
@@ -408,7 +423,7 @@ def math_items(rng: random.Random, n_per_template: int) -> list[Item]:
     return out
 
 
-def _label_item(uid, title, tasks, label, points) -> Item:
+def _label_item(uid, title, tasks, label, points, reference) -> Item:
     """A classification Item whose JSON answer starts with ``"label": label``."""
     return Item(
         "classification",
@@ -419,6 +434,7 @@ def _label_item(uid, title, tasks, label, points) -> Item:
         "label",
         json_fields=(("label", label),),
         complete=True,
+        reference=reference,
     )
 
 
@@ -445,7 +461,8 @@ def _prime_item(n: int) -> Item:
             ],
         )
     tasks = (f"Is {n} a prime number or a composite number?", f"Classify {n} as prime or composite.")
-    return _label_item(f"prime/{n}", "Prime or Composite", tasks, label, pts)
+    reference = choice_reference(label, ["prime", "composite"], subject=str(n), aliases=PRIME_ALIASES)
+    return _label_item(f"prime/{n}", "Prime or Composite", tasks, label, pts, reference)
 
 
 def _leap_item(y: int) -> Item:
@@ -486,7 +503,8 @@ def _leap_item(y: int) -> Item:
             ],
         )
     tasks = (f"Is {y} a leap year or a common year?", f"Classify the year {y} as a leap year or a common year.")
-    return _label_item(f"leap/{y}", "Leap Year Check", tasks, label, pts)
+    reference = choice_reference(label, ["leap year", "common year"], subject=str(y), aliases=LEAP_ALIASES)
+    return _label_item(f"leap/{y}", "Leap Year Check", tasks, label, pts, reference)
 
 
 def number_items(rng: random.Random) -> list[Item]:
@@ -497,6 +515,8 @@ def number_items(rng: random.Random) -> list[Item]:
 
 def multilingual_items(phrases=None, start: int = 0) -> list[tuple[int, Item]]:
     out = []
+    known = PHRASES + RESERVE_PHRASES  # the other phrases of a language are the plausible wrong answers
+    english = [en for en, _, _ in known]
     for i, (en, trans, note) in enumerate(PHRASES if phrases is None else phrases, start):
         for j, (lang, t) in enumerate(trans.items()):
             lang_note = LANGUAGE_NOTES[lang][(i + j) % 3]
@@ -513,6 +533,7 @@ def multilingual_items(phrases=None, start: int = 0) -> list[tuple[int, Item]]:
                             f'Translate "{en}" into {lang} and tell me when to use it.',
                         ),
                         (f'In {lang} you say "{t}" for "{en}".', note, lang_note, tip),
+                        reference=phrase_reference(t, [tr[lang] for _, tr, _ in known if lang in tr]),
                     ),
                 )
             )
@@ -528,6 +549,7 @@ def multilingual_items(phrases=None, start: int = 0) -> list[tuple[int, Item]]:
                             f'I heard someone say "{t}" in {lang}. What does it mean?',
                         ),
                         (f'The {lang} phrase "{t}" means "{en}".', note, lang_note, tip),
+                        reference=phrase_reference(en, english),
                     ),
                 )
             )
@@ -535,14 +557,19 @@ def multilingual_items(phrases=None, start: int = 0) -> list[tuple[int, Item]]:
 
 
 def _topic_items(cat, bank, style, complete=False) -> list[Item]:
-    """Items of a bank of (title, tasks, points) topics."""
-    return [Item(cat, f"{cat}/{t}", t, tuple(tasks), tuple(pts), style, complete=complete) for t, tasks, pts in bank]
+    """Items of a bank of (title, tasks, points) topics, or (title, tasks, points, key, wrong) facts."""
+    return [
+        Item(cat, f"{cat}/{t}", t, tuple(tasks), tuple(pts), style, complete=complete,
+             reference=facts_reference(*facts) if facts else topic_reference(pts, tasks))
+        for t, tasks, pts, *facts in bank
+    ]  # fmt: skip
 
 
 def _imitation_items(bank) -> list[Item]:
     return [
-        Item("imitation_writing", f"imitation/{t}", t, tuple(tasks), tuple(pts), style, complete=True)
-        for t, tasks, pts, style in bank
+        Item("imitation_writing", f"imitation/{t}", t, tuple(tasks), tuple(pts), style, complete=True,
+             reference=topic_reference(pts, tasks))
+        for t, tasks, pts, style in bank  # fmt: skip
     ]
 
 
@@ -557,13 +584,17 @@ def _professional_items(bank) -> list[Item]:
             "letter" if greet else "document",
             greeting=greet,
             complete=True,
+            reference=topic_reference(pts, tasks),
         )
         for t, tasks, pts, greet in bank
     ]
 
 
 def _classification_items(bank) -> list[Item]:
-    return [_label_item(f"cls/{t}", t, tasks, label, pts) for t, tasks, label, pts in bank]
+    return [
+        _label_item(f"cls/{t}", t, tasks, label, pts, label_reference(label, options))
+        for t, tasks, label, pts, options in bank
+    ]
 
 
 def build_pools() -> dict[str, dict[str, list[Item]]]:
