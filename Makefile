@@ -5,7 +5,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: install demo test test-lowest clean
+.PHONY: install demo test test-lowest test-widgets7 clean
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -40,5 +40,12 @@ test-lowest:
 	SFDPO_CACHE=$(abspath $(LOWEST))/cache HF_HUB_OFFLINE=1 $(LOWEST)/bin/python -m pytest -q -p no:cacheprovider \
 		-m "not slow" $(LOWEST_TESTS)
 
+# The explorer's widget on ipywidgets 7.7.1 too (older Colab and Jupyter images): a small venv, no torch.
+WIDGETS7 ?= .venv-widgets7
+test-widgets7:
+	test -d $(WIDGETS7) || ($(PYTHON) -m venv $(WIDGETS7) && echo '*' > $(WIDGETS7)/.gitignore)
+	$(WIDGETS7)/bin/python -m pip install -q ipywidgets==7.7.1 ipython "pandas>=2.2.2" pytest
+	PYTHONPATH=. $(WIDGETS7)/bin/python -m pytest -q -p no:cacheprovider tests/test_explorer.py
+
 clean:
-	rm -rf $(VENV) $(LOWEST) runs
+	rm -rf $(VENV) $(LOWEST) $(WIDGETS7) runs
