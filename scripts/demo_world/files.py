@@ -29,7 +29,8 @@ from .card import data_card
 from .config import CATEGORIES, DEV_FIRST_KEY, IFEVAL_DEV, OUT_DIR, PER_CATEGORY, REPO, SEED, SPLIT_SEED
 from .instructions import ALL_IDS, QUOTE, SPLIT_IDS, UNASKED_QUOTE, fails_some, passes_all
 from .items import POOL_FIRST_KEY, POOL_PER_CATEGORY, build_pools, build_reserve_pools
-from .rejected import build_rejected, score_pair, unasked_quote
+from .references import gold_task
+from .rejected import WRONG_ANSWER, build_rejected, score_pair, unasked_quote
 
 # ======================================================================================
 # Splits and files
@@ -107,10 +108,16 @@ def _msgs(prompt, response):
     return [{"role": "user", "content": prompt}, {"role": "assistant", "content": response}]
 
 
+def rejected_kind(failure: str) -> str:
+    """The ``rejected_kind`` column: "instruction broken" for every broken instruction, else the kind itself."""
+    return "instruction broken" if failure.startswith("broke:") else failure.replace("_", "-")
+
+
 def to_rows(split, examples):
     rows = []
     for k, ex in enumerate(examples):
-        meta = {"category": ex.item.category, "instruction_id_list": ex.ids, "kwargs": ex.kwargs}
+        meta = {"category": ex.item.category, "instruction_id_list": ex.ids, "kwargs": ex.kwargs,
+                "reference": ex.item.reference}  # fmt: skip
         if split == "sft":
             rows.append({"messages": _msgs(ex.prompt, ex.chosen), "source": "sfdpo-demo", **meta})
         elif split == "pairs":
@@ -122,6 +129,7 @@ def to_rows(split, examples):
                     "rejected": _msgs(ex.prompt, ex.rejected),
                     "score_chosen": ex.score_chosen,
                     "score_rejected": ex.score_rejected,
+                    "rejected_kind": rejected_kind(ex.failure),
                     **meta,
                 }
             )
@@ -160,9 +168,13 @@ def self_check(splits, examples):
     assert set(collections.Counter(row["category"] for row in splits["pool"]).values()) == {POOL_PER_CATEGORY}
     for ex in examples["sft"] + examples["pairs"] + examples["pool"]:
         assert passes_all(ex.ids, ex.kwargs, ex.chosen), ex.prompt
+    for ex in [ex for split in examples.values() for ex in split]:  # every reference answer is right on its task
+        assert gold_task(ex.prompt, ex.chosen, ex.item) == 1, (ex.prompt, ex.chosen, ex.item.reference)
     for ex in examples["pairs"]:
         if ex.failure == UNASKED_QUOTE:
             assert QUOTE not in ex.ids and ex.rejected == f'"{ex.chosen}"', ex.prompt
+        elif ex.failure == WRONG_ANSWER:
+            assert passes_all(ex.ids, ex.kwargs, ex.rejected) and gold_task(ex.prompt, ex.rejected, ex.item) == 0
         else:
             assert fails_some(ex.ids, ex.kwargs, ex.rejected), ex.prompt
         assert ex.score_chosen > ex.score_rejected

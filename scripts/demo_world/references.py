@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
+
+from .config import REPO
 
 PRIME_ALIASES = {"composite": ["not a prime", "not prime"], "prime": ["not a composite", "not composite"]}
 LEAP_ALIASES = {"common year": ["not a leap year"], "leap year": ["not a common year"]}
@@ -142,3 +145,14 @@ def _restate(point: str, answer: str, wrong: str, ref) -> str:
 def wrong_points_map(item, wrong) -> dict:
     """Each point of ``item`` -> the wrong item's point in its place (the layout keeps its chosen points)."""
     return dict(zip(item.points, wrong.points))
+
+
+def gold_task(prompt: str, answer: str, item) -> int:
+    """The gold reward's task component (``sfdpo_helpers.judges.gold``) of ``answer`` against ``item``'s
+    reference: the generator checks with the judge's own rules that chosen answers are right and wrong
+    answers wrong."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from sfdpo_helpers.judges.gold import task_score
+
+    return task_score(prompt, answer, item.reference)[0]

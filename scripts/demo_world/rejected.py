@@ -9,6 +9,7 @@ import re
 
 from .answers import UNASKED_QUOTE_SHARE, Example, Layout, _join, render
 from .config import SEED
+from .references import gold_task, wrong_item, wrong_points_map
 from .instructions import (
     BROKEN,
     BULLETS,
@@ -131,10 +132,19 @@ def _loop(text: str, rng) -> str:
     return " ".join(words[: len(words) - rng.randint(1, max(1, min(6, len(unit.split()) - 1)))])
 
 
+WRONG_ANSWER = "wrong answer"  # the rejected kind that states a plausible wrong answer, formats kept
+REJECTED_MODES = {"break": 40, WRONG_ANSWER: 24, "loop": 12, "rambling": 8, "off_topic": 6, "evasive": 10}
+
+
 def build_rejected(ex: Example, pool, rng):
-    """Returns (text, failure kind) for a response that fails at least one instruction."""
+    """Returns (text, failure kind) for a response that fails at least one instruction, or that follows them all
+    but states a wrong answer (:data:`WRONG_ANSWER`)."""
     item = ex.item
-    mode = rng.choices(["break", "loop", "rambling", "off_topic", "evasive"], weights=[52, 16, 10, 8, 14])[0]
+    mode = rng.choices(list(REJECTED_MODES), weights=list(REJECTED_MODES.values()))[0]
+    if mode == WRONG_ANSWER:
+        text = wrong_answer(ex, rng)
+        if text is not None:
+            return text, WRONG_ANSWER
     if mode in ("rambling", "off_topic", "evasive"):
         text, kind = _replacement_reply(ex, mode, pool, rng)
         if kind is not None:
@@ -154,6 +164,19 @@ def build_rejected(ex: Example, pool, rng):
         if text != ex.chosen and verdict(iid, kw, text) == "fail":
             return text, f"broke:{iid}"
     return None, None
+
+
+def wrong_answer(ex: Example, rng):
+    """The chosen answer with a plausible wrong answer in its place (:func:`references.wrong_item`): every
+    instruction still followed, the task wrong under the gold reward; None where that cannot be made."""
+    wrong = wrong_item(ex.item, rng)
+    if wrong is None:
+        return None
+    swap = wrong_points_map(ex.item, wrong)
+    text = render(wrong, dataclasses.replace(ex.layout, points=tuple(swap[p] for p in ex.layout.points)))
+    if text == ex.chosen or not passes_all(ex.ids, ex.kwargs, text) or gold_task(ex.prompt, text, wrong) != 0:
+        return None
+    return text
 
 
 def _replacement_reply(ex: Example, mode, pool, rng):
@@ -192,7 +215,8 @@ def unasked_quote(ex: Example):
 
 
 # the score of a rejected answer by its kind (one broken instruction is scored by how many others it follows)
-REJECTED_SCORE = {"rambling": 3.5, "repetition loop": 3.5, "off_topic": 2.0, "evasive": 1.5, UNASKED_QUOTE: 6.0}
+REJECTED_SCORE = {"rambling": 3.5, "repetition loop": 3.5, "off_topic": 2.0, "evasive": 1.5, UNASKED_QUOTE: 6.0,
+                  WRONG_ANSWER: 3.0}  # fmt: skip
 
 
 def score_pair(ex: Example, rng):
