@@ -30,7 +30,9 @@ CATEGORIES = {
     "imitation_writing",
     "classification",
 }
-META = {"category", "instruction_id_list", "kwargs"}
+META = {"category", "instruction_id_list", "kwargs", "reference"}
+REJECTED_KINDS = {"instruction broken", "wrong answer", "repetition loop", "rambling", "off-topic", "evasive",
+                  "unasked quotation"}  # fmt: skip
 
 
 def read(name):
@@ -98,7 +100,9 @@ def test_sft_rows_have_smoltalk_columns(sft):
 def test_pairs_rows_have_ultrafeedback_columns(pairs):
     assert 900 <= len(pairs) <= 1100
     for row in pairs:
-        assert set(row) == {"prompt", "prompt_id", "chosen", "rejected", "score_chosen", "score_rejected"} | META
+        assert set(row) == {"prompt", "prompt_id", "chosen", "rejected", "score_chosen", "score_rejected",
+                            "rejected_kind"} | META  # fmt: skip
+        assert row["rejected_kind"] in REJECTED_KINDS
         assert row["prompt_id"] == hashlib.sha256(row["prompt"].encode()).hexdigest()
         check_conversation(row["chosen"], row["prompt"])
         check_conversation(row["rejected"], row["prompt"])
@@ -345,8 +349,12 @@ def test_chosen_follow_all_and_rejected_break_at_least_one(pairs):
     chosen_scores = judge_scores(pairs, prompts, chosen)
     rejected_scores = judge_scores(pairs, prompts, rejected)
     bad_chosen = [i for i, s in enumerate(chosen_scores) if s != 1.0]
-    # a rejected answer that follows every instruction must be an "unasked quotation": the chosen answer in quotes
-    bad_rejected = [i for i, s in enumerate(rejected_scores) if s == 1.0 and not is_unasked_quote(pairs[i])]
+    # a rejected answer that follows every instruction must be an "unasked quotation" (the chosen answer in
+    # quotes) or a "wrong answer" (tested below: wrong under the gold reward)
+    bad_rejected = [
+        i for i, s in enumerate(rejected_scores)
+        if s == 1.0 and not is_unasked_quote(pairs[i]) and pairs[i]["rejected_kind"] != "wrong answer"
+    ]  # fmt: skip
     assert not bad_chosen, describe(pairs, bad_chosen, chosen)
     assert not bad_rejected, describe(pairs, bad_rejected, rejected)
 
@@ -453,3 +461,55 @@ def test_generator_rebuilds_the_committed_files_byte_for_byte(tmp_path):
     load_generator().main(tmp_path)
     for name in FILES:
         assert (tmp_path / name).read_bytes() == (DEMO / name).read_bytes(), f"{name} differs; rerun the script"
+
+
+# --- the gold reward's world ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gold_judge(pairs):
+    from sfdpo_helpers.judges import GoldJudge
+
+    return GoldJudge(pairs)
+
+
+def test_every_row_of_every_file_carries_a_reference_the_gold_reward_accepts(sft, pairs, eval_rows, pool):
+    from sfdpo_helpers.judges.gold import check_reference
+
+    dev = read("dev_prompts.jsonl")
+    for name, rows in {"sft": sft, "pairs": pairs, "eval": eval_rows, "dev": dev, "pool": pool}.items():
+        for i, row in enumerate(rows):
+            check_reference(row["reference"], i)
+        kinds = {r["reference"]["task"] for r in rows}
+        assert kinds == {"number", "choice", "facts", "phrase", "topic"}, (name, kinds)
+
+
+def test_every_sft_reply_and_every_chosen_answer_is_right_on_its_task(sft, pairs):
+    from sfdpo_helpers.judges.gold import task_score
+
+    answers = [(sft_prompt(r), r["messages"][1]["content"], r) for r in sft]
+    answers += [(r["prompt"], r["chosen"][1]["content"], r) for r in pairs]
+    wrong = [
+        (p, a, task_score(p, a, r["reference"])[1]) for p, a, r in answers if task_score(p, a, r["reference"])[0] != 1
+    ]
+    assert not wrong, wrong[:3]
+
+
+def test_the_gold_reward_prefers_the_chosen_answer_of_at_least_97_percent_of_the_pairs(pairs, gold_judge):
+    prompts = [r["prompt"] for r in pairs]
+    chosen = gold_judge.score(prompts, [r["chosen"][1]["content"] for r in pairs])
+    rejected = gold_judge.score(prompts, [r["rejected"][1]["content"] for r in pairs])
+    not_above = [r["prompt"][:60] for r, c, w in zip(pairs, chosen, rejected) if not c > w]
+    assert len(not_above) <= 0.03 * len(pairs), not_above[:5]
+
+
+def test_wrong_answer_pairs_keep_every_instruction_and_state_a_wrong_answer(pairs, gold_judge):
+    """The kind the verifiable judge cannot see: same formats, a wrong number, name, label, fact or phrase."""
+    wrong = [r for r in pairs if r["rejected_kind"] == "wrong answer"]
+    assert 0.1 <= len(wrong) / len(pairs) <= 0.3, len(wrong)
+    assert {r["reference"]["task"] for r in wrong} == {"number", "choice", "facts", "phrase"}
+    prompts = [r["prompt"] for r in wrong]
+    texts = [r["rejected"][1]["content"] for r in wrong]
+    assert judge_scores(wrong, prompts, texts) == [1.0] * len(wrong)  # every instruction followed
+    assert gold_judge.task_scores(prompts, texts) == [0] * len(wrong)
+    assert gold_judge.task_scores(prompts, [r["chosen"][1]["content"] for r in wrong]) == [1] * len(wrong)

@@ -133,8 +133,13 @@ def test_the_gold_form_penalty_counts_each_unasked_format_and_never_an_asked_one
 
     no_commas = {"prompt": "no commas", "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]}
     quote_it = {"prompt": "quote it", "instruction_id_list": ["startend:quotation"], "kwargs": [{}]}
-    cases = [(no_commas, '"The sea is salty."'), (no_commas, "The sea is salty."),
-             (no_commas, f'"{LOWERCASE_SENTENCE}"'), (quote_it, '"The sea is salty."'), (quote_it, "Salty.")]  # fmt: skip
+    cases = [
+        (no_commas, '"The sea is salty."'),
+        (no_commas, "The sea is salty."),
+        (no_commas, f'"{LOWERCASE_SENTENCE}"'),
+        (quote_it, '"The sea is salty."'),
+        (quote_it, "Salty."),
+    ]
     # by hand: 0.5 per unasked format of the answer (quoted, lowercase), none for the quote "quote it" asks for
     expected = [PENALTIES["unasked quoted"], 0, PENALTIES["unasked quoted"] + PENALTIES["unasked lowercase"], 0, 0]
     assert [sum(form_penalties(row, answer).values()) for row, answer in cases] == expected

@@ -105,7 +105,8 @@ def test_make_judge_self_and_unknown_kinds(tokenizer, tiny):
         make_judge("self", tokenizer=tokenizer)
     judge = make_judge("self", policy=tiny, tokenizer=tokenizer)
     assert isinstance(judge, SelfJudge) and isinstance(judge, Judge)
-    with pytest.raises(ValueError, match=r"unknown judge 'gpt'; the judges are 'gold', 'verifiable', 'reward', 'api', 'self'"):
+    known = "'gold', 'verifiable', 'reward', 'api', 'self'"
+    with pytest.raises(ValueError, match=rf"unknown judge 'gpt'; the judges are {known}"):
         make_judge("gpt")
 
 

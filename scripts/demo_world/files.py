@@ -168,8 +168,8 @@ def self_check(splits, examples):
     assert set(collections.Counter(row["category"] for row in splits["pool"]).values()) == {POOL_PER_CATEGORY}
     for ex in examples["sft"] + examples["pairs"] + examples["pool"]:
         assert passes_all(ex.ids, ex.kwargs, ex.chosen), ex.prompt
-    for ex in [ex for split in examples.values() for ex in split]:  # every reference answer is right on its task
-        assert gold_task(ex.prompt, ex.chosen, ex.item) == 1, (ex.prompt, ex.chosen, ex.item.reference)
+    wrong = [ex for split in examples.values() for ex in split if gold_task(ex.prompt, ex.chosen, ex.item) != 1]
+    assert not wrong, f"{len(wrong)} reference answers are not right under the gold reward, e.g. {wrong[0]!r}"
     for ex in examples["pairs"]:
         if ex.failure == UNASKED_QUOTE:
             assert QUOTE not in ex.ids and ex.rejected == f'"{ex.chosen}"', ex.prompt
@@ -245,11 +245,16 @@ def main(out_dir: Path | str = OUT_DIR) -> dict:
     return {split: len(rows) for split, rows in splits.items()}
 
 
+KINDS_THAT_FOLLOW_ALL = (WRONG_ANSWER, UNASKED_QUOTE)  # rejected kinds that break no instruction by design
+
+
 def cross_check_with_judge(out_dir: Path) -> str:
     """Check the written files with ``sfdpo_helpers.judges`` (the tests do the same): a chosen or
-    SFT response that fails an instruction, or a rejected one that follows them all, disagrees."""
+    SFT response that fails an instruction, a rejected one that follows them all (unless its kind keeps them:
+    a wrong answer, an unasked quotation), or a pair whose chosen answer does not outscore its rejected one
+    under the gold reward, disagrees."""
     sys.path.insert(0, str(REPO))
-    from sfdpo_helpers.judges import VerifiableJudge, check_instruction
+    from sfdpo_helpers.judges import GoldJudge, VerifiableJudge, check_instruction
 
     def read(name):
         return [json.loads(line) for line in (out_dir / name).read_text(encoding="utf-8").splitlines()]
@@ -260,8 +265,12 @@ def cross_check_with_judge(out_dir: Path) -> str:
     bad = 0
     for row in read("sft.jsonl"):
         bad += not follows_all(row, row["messages"][0]["content"], row["messages"][1]["content"])
-    for row in read("pairs.jsonl"):
-        bad += not follows_all(row, row["prompt"], row["chosen"][1]["content"])
-        bad += follows_all(row, row["prompt"], row["rejected"][1]["content"])
+    pairs = read("pairs.jsonl")
+    gold = GoldJudge(pairs)
+    for row in pairs:
+        chosen, rejected = row["chosen"][1]["content"], row["rejected"][1]["content"]
+        bad += not follows_all(row, row["prompt"], chosen)
+        bad += row["rejected_kind"] not in KINDS_THAT_FOLLOW_ALL and follows_all(row, row["prompt"], rejected)
+        bad += gold.score([row["prompt"]], [chosen]) <= gold.score([row["prompt"]], [rejected])
     VerifiableJudge(read("prompt_pool.jsonl"))  # raises on an unknown id or kwarg
     return f"judge cross-check: {bad} disagreements; prompt pool builds in the judge"

@@ -567,8 +567,16 @@ def _topic_items(cat, bank, style, complete=False) -> list[Item]:
 
 def _imitation_items(bank) -> list[Item]:
     return [
-        Item("imitation_writing", f"imitation/{t}", t, tuple(tasks), tuple(pts), style, complete=True,
-             reference=topic_reference(pts, tasks))
+        Item(
+            "imitation_writing",
+            f"imitation/{t}",
+            t,
+            tuple(tasks),
+            tuple(pts),
+            style,
+            complete=True,
+            reference=topic_reference(pts, tasks),
+        )
         for t, tasks, pts, style in bank  # fmt: skip
     ]
 

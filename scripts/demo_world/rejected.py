@@ -9,7 +9,6 @@ import re
 
 from .answers import UNASKED_QUOTE_SHARE, Example, Layout, _join, render
 from .config import SEED
-from .references import gold_task, wrong_item, wrong_points_map
 from .instructions import (
     BROKEN,
     BULLETS,
@@ -40,6 +39,7 @@ from .instructions import (
     passes_all,
     verdict,
 )
+from .references import gold_task, wrong_item, wrong_points_map
 
 # --- rejected responses ------------------------------------------------------------------
 
@@ -133,7 +133,7 @@ def _loop(text: str, rng) -> str:
 
 
 WRONG_ANSWER = "wrong answer"  # the rejected kind that states a plausible wrong answer, formats kept
-REJECTED_MODES = {"break": 40, WRONG_ANSWER: 24, "loop": 12, "rambling": 8, "off_topic": 6, "evasive": 10}
+REJECTED_MODES = {"break": 40, WRONG_ANSWER: 45, "loop": 12, "rambling": 8, "off_topic": 6, "evasive": 10}
 
 
 def build_rejected(ex: Example, pool, rng):

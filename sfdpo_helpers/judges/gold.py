@@ -56,6 +56,7 @@ EVASIONS = re.compile(
 _WORD = re.compile(r"[^\W_]+(?:[.:,'][^\W_]+)*")  # words, with 4,500 / 14:35 / 2.5 / don't kept whole
 _CLAUSE_SPLIT = re.compile(r"[,;:]|\b(?:because|since|so|but|while|whereas|as)\b", re.IGNORECASE)
 _GLUE = {"and", "or", "the", "a", "an", "of"}
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]”’]*\s+")
 
 
 # --- text helpers ---------------------------------------------------------------------------------------
@@ -109,17 +110,20 @@ def _json_value(answer: str):
     return value if isinstance(value, (dict, list)) else None
 
 
+def split_sentences(text: str) -> list[str]:
+    """Sentences: cut after . ! or ? (and a closing quote or bracket) before white space, and at line breaks;
+    case does not matter ("... b is 14. hugo is 14 years old." is two sentences)."""
+    return [s for line in text.splitlines() for s in _SENTENCE_END.split(line) if s.strip()]
+
+
 def statements(prompt: str, answer: str) -> list[str]:
     """The answer's sentences (lines split too), without the ones copied from the prompt."""
-    from .sentences import split_sentences
-
     prompt_words = f" {' '.join(words(prompt))} "
     out = []
-    for line in answer_text(answer).splitlines():
-        for sentence in split_sentences(line):
-            ws = words(sentence)
-            if ws and f" {' '.join(ws)} " not in prompt_words:
-                out.append(sentence)
+    for sentence in split_sentences(answer_text(answer)):
+        ws = words(sentence)
+        if ws and f" {' '.join(ws)} " not in prompt_words:
+            out.append(sentence)
     return out
 
 
