@@ -14,7 +14,7 @@
 #   against the SFT model with best-of-5 at $T=1$). Self-improvement tries to distil that gain into the
 #   weights.
 # * **Reward hacking:** a model trained to please judge A may only be learning judge A's quirks. The
-#   cross-judge table evaluates with a second judge (offline: the SFT model itself as judge).
+#   cross-judge table evaluates with a second judge (offline: IFEval's instruction checks alone).
 
 # %%
 # Colab: install the kit once per runtime (settings.setup mounts Google Drive); where it is installed, nothing happens.
@@ -50,12 +50,11 @@ beta = 0.1
 best_of = [5, 6]  # best-of-n at temperature 1.0: n answers to the first 6 prompts, one CPU batch (n 0: skip)
 cross_judge = True  # evaluate also with a second judge (verifiable <-> self)
 khaki_prompts = 8  # the original RS-DPO rule on the first prompts' 8 answers (0: skip)
-khaki_tau = 0.1  # with a verifiable judge rewards are fractions of instructions followed: tau is small
+khaki_tau = 0.05  # gold reward: one instruction of three is 0.25/3 = 0.083 apart; σ(0.083/0.05) = 0.84 ≈ η
 khaki_eta = 0.85
 round_dpop_weight = 0.0  # λ_P: DPO-Positive in the self-improvement rounds (0: plain DPO, the study's)
 schedule = [(0.2, 2), (0.7, 3), (1.2, 3)]  # (temperature, answers): the study's 8 answers per prompt
 rejected_rule = "random_bottom3"  # the study's rejected answer; "worst": the lowest-scored one
-unrequested_penalty = 0.5  # verifiable judge: score minus this per unasked quote/JSON/lowercase (0: off)
 exercise = ""  # "": the main run; an exercise's name (see "Try this"): a sandbox that never overwrites the run
 
 # %% [markdown]
@@ -66,12 +65,10 @@ exercise = ""  # "": the main run; an exercise's name (see "Try this"): a sandbo
 # share of instructions followed) many answers tie: the best and the bottom 3 are then picked at random among
 # the tied answers (seeded), so that ties do not always crown the first, coolest sample.
 #
-# The verifiable judge checks only the instructions a prompt states: an answer that opens with a quote nobody
-# asked for ties with the same answer without it. Nothing in such a judge's pairs holds back a habit it is blind
-# to, and DPO on a few pairs moves far more than what they contrast (in one run the share of unasked quotes went
-# from 10% to 19% in this notebook). So the pairs are picked with `unrequested_penalty` subtracted
-# per unasked quote, JSON answer or all-lowercase answer (`judges.UnrequestedFormatPenalty`); a reward model
-# would see the quote itself.
+# Offline the judge is the demo world's gold reward (notebook 03): the best answer is the one that is *right* on
+# its task first, then follows the most instructions, then has the cleanest form (a quote nobody asked for, a
+# repetition loop or an evasion costs form points). So a pair contrasts a right answer with a wrong one
+# wherever the 8 samples hold both; the table shows each answer's components.
 
 # %%
 cfg = settings.setup(run, globals(), exercise, notebook="07")
@@ -82,8 +79,6 @@ eval_rows = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cf
 eval_prompts = [r["prompt"] for r in eval_rows]
 sft_policy, sft_tokenizer = pipeline.frozen_model(paths["sft"])  # the self-judge, one copy for every judge
 train_judge = pipeline.judge(cfg, new_rows, self_judge=paths["sft"])
-if cfg.judge == "verifiable" and unrequested_penalty:  # a reward model sees an unasked quote; IFEval's checks do not
-    train_judge = judges.UnrequestedFormatPenalty(train_judge, new_rows, unrequested_penalty)
 eval_judge = pipeline.judge(cfg, eval_rows, self_judge=paths["sft"])
 
 start_tokenizer, start_model = models.load_tokenizer(paths["rsdpo3"]), models.load_model(paths["rsdpo3"])
@@ -202,9 +197,9 @@ pipeline.record(
 )
 if last_round and all(r.get("instruction_id_list") for r in eval_rows):  # a habit the judge does not score
     quoted = {n: formats.unrequested_format_shares(eval_rows, generated[n])["quoted"] for n in ("rsdpo3", last_round)}
-    pipeline.record(cfg, "07", unasked_quoted=quoted, unrequested_penalty=unrequested_penalty)
+    pipeline.record(cfg, "07", unasked_quoted=quoted)
     print(f"This run: answers opening with a quote their prompt did not ask for: rsdpo3 {quoted['rsdpo3']:.0%}, "
-          f"{last_round} {quoted[last_round]:.0%} (pairs picked with unrequested_penalty = {unrequested_penalty}).")  # fmt: skip
+          f"{last_round} {quoted[last_round]:.0%}.")  # fmt: skip
 rounds_curve = winrate.compare(scores, [(n, "dpo") for n in paths if n.startswith("selfimprove")], seed=cfg.seed)
 if len(rounds_curve) > 1:
     bars = [{"name": r.model, "rate": r.rate, "ci_low": r.ci_low, "ci_high": r.ci_high} for r in rounds_curve]
@@ -310,7 +305,7 @@ if best_of_n:
 # than the task.
 
 # %%
-other_kind = "self" if cfg.judge != "self" else "verifiable"
+other_kind = "verifiable" if cfg.judge in ("gold", "self") else "self"  # gold: the IFEval checks alone
 if cross_judge and (other_kind == "self" or all(r.get("instruction_id_list") for r in eval_rows)):
     other = judges.make_judge(other_kind, eval_rows, policy=sft_policy, tokenizer=sft_tokenizer)
     other_scores = {n: other.score(eval_prompts, generated[n]) for n in {m for pair in comparisons for m in pair}}
@@ -338,9 +333,8 @@ if cross_judge and (other_kind == "self" or all(r.get("instruction_id_list") for
 #   and compare the win rates: which rejected answer teaches more?
 # - **Question:** look at the 8 answers of section 1: do the high-temperature answers score lower? Change
 #   `schedule` (e.g. all 8 at 0.7) and predict the tie counts before you run it.
-# - **Question:** set `unrequested_penalty = 0` (the judge alone picks the pairs): predict whether the share of
-#   unasked quotes printed after Table 3 rises or falls, then run it (in a dev-prompt run: 2% with the penalty,
-#   13% without).
+# - **Question:** in section 1's table, is the chosen answer always the one whose task component is 1? When none
+#   of the 8 answers is right, what does the pair teach?
 # - **Project:** if section 5 shows longer answers after the round, train it with the DPO-Positive term
 #   (`round_dpop_weight = 1.0`): does the chosen answer's likelihood, held up, keep the length too?
 #

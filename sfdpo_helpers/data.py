@@ -230,8 +230,9 @@ def sft_rows(rows: Iterable[dict], dataset: str, on_error: str = "skip") -> tupl
 
 
 def _extras(row: dict) -> dict:
-    """Columns the demo data carries beyond the hub format (category, verifiable instructions)."""
-    return {k: row[k] for k in ("category", "instruction_id_list", "kwargs") if k in row}
+    """Columns the demo data carries beyond the hub format (category, verifiable instructions, the gold reward's
+    reference, a pair's rejected kind)."""
+    return {k: row[k] for k in ("category", "instruction_id_list", "kwargs", "reference", "rejected_kind") if k in row}
 
 
 def load_sft(source: str = "demo", split: str = "train", limit: int | None = None, on_error: str = "skip",

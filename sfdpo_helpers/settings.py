@@ -105,7 +105,7 @@ class RunSettings:
     max_new_tokens: int = 96
     n_eval_prompts: int = 96
     monitor_max_new_tokens: int = 64
-    judge: str = "verifiable"
+    judge: str = "gold"
     reward_model: str = ""
     api_base_url: str = "https://integrate.api.nvidia.com/v1"
     api_model: str = "nvidia/llama-3.1-nemotron-70b-reward"

@@ -24,7 +24,17 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["WinRate", "win_rate", "compare", "minimum_detectable_effect", "verdict", "to_markdown"]
+__all__ = [
+    "WinRate",
+    "win_rate",
+    "compare",
+    "minimum_detectable_effect",
+    "verdict",
+    "to_markdown",
+    "PairedDifference",
+    "paired_difference",
+    "mcnemar",
+]
 
 
 @dataclass
@@ -249,3 +259,92 @@ def to_markdown(results: Sequence[WinRate] | WinRate, digits: int = 3) -> str:
         for r in results
     ]
     return pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True)  # keep "1.000" as written
+
+
+# --- paired measures: the mean score difference and the task accuracy difference ---------------------------
+
+
+@dataclass
+class PairedDifference:
+    """The mean of ``a_i − b_i`` over prompts with its 95% paired-bootstrap CI, and (when tasks are given) the
+    task accuracies of A and B with McNemar's exact test on the prompts where exactly one of them is right."""
+
+    mean: float
+    ci_low: float
+    ci_high: float
+    n: int
+    model: str = "A"
+    baseline: str = "B"
+    accuracy_a: float = float("nan")
+    accuracy_b: float = float("nan")
+    only_a_right: int = 0
+    only_b_right: int = 0
+    mcnemar_p: float = float("nan")
+
+    def as_row(self) -> dict:
+        return {
+            "model": self.model,
+            "vs": self.baseline,
+            "mean difference": self.mean,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "n": self.n,
+            f"task accuracy {self.model}": self.accuracy_a,
+            f"task accuracy {self.baseline}": self.accuracy_b,
+            "only A right / only B right": f"{self.only_a_right} / {self.only_b_right}",
+            "McNemar p": self.mcnemar_p,
+        }
+
+    def sentence(self) -> str:
+        """One line: the difference, its CI and what it says; the task accuracies and McNemar's p."""
+        side = "A is better" if self.ci_low > 0 else "B is better" if self.ci_high < 0 else "no difference detected"
+        side = side.replace("A", self.model).replace("B", self.baseline)
+        text = (f"{self.model} − {self.baseline}: mean score difference {self.mean:+.3f} "
+                f"[{self.ci_low:+.3f}, {self.ci_high:+.3f}] over n = {self.n} prompts ({side}, 95% paired bootstrap)")  # fmt: skip
+        if not math.isnan(self.accuracy_a):
+            text += (f"; task accuracy {self.accuracy_a:.3f} vs {self.accuracy_b:.3f} "
+                     f"({self.only_a_right} prompts only {self.model} right, {self.only_b_right} only {self.baseline}; "
+                     f"McNemar p = {self.mcnemar_p:.2g})")  # fmt: skip
+        return text + "."
+
+
+def mcnemar(right_a: Sequence[int], right_b: Sequence[int]) -> tuple[int, int, float]:
+    """McNemar's exact test of two models' right/wrong answers on the same prompts: ``(b, c, p)`` with ``b`` the
+    prompts only A got right, ``c`` those only B got right, and ``p`` the two-sided binomial test of ``b`` against
+    ``b + c`` at ½ (1.0 when ``b + c = 0``): prompts both got right or both wrong say nothing about which is better."""
+    from scipy.stats import binomtest
+
+    if len(right_a) != len(right_b):
+        raise ValueError(f"right_a has {len(right_a)} items but right_b has {len(right_b)}")
+    b = sum(1 for x, y in zip(right_a, right_b) if x and not y)
+    c = sum(1 for x, y in zip(right_a, right_b) if y and not x)
+    return b, c, float(binomtest(b, b + c, 0.5).pvalue) if b + c else 1.0
+
+
+def paired_difference(
+    scores_a: Sequence[float],
+    scores_b: Sequence[float],
+    tasks_a: Sequence[int] | None = None,
+    tasks_b: Sequence[int] | None = None,
+    n_resamples: int = 2000,
+    seed: int = 0,
+    *,
+    model: str = "A",
+    baseline: str = "B",
+) -> PairedDifference:
+    """Mean of ``scores_a[i] − scores_b[i]`` with a 95% percentile bootstrap CI that resamples prompts (each
+    prompt keeps its pair of scores: scores compare within a prompt only). With ``tasks_a`` / ``tasks_b`` (1 right,
+    0 wrong per prompt), also both task accuracies and :func:`mcnemar`."""
+    import numpy as np
+
+    if len(scores_a) != len(scores_b) or not len(scores_a):
+        raise ValueError(f"need two score lists of one non-zero length, got {len(scores_a)} and {len(scores_b)}")
+    diffs = np.asarray(scores_a, dtype=float) - np.asarray(scores_b, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = diffs[rng.integers(0, len(diffs), size=(n_resamples, len(diffs)))].mean(axis=1)
+    low, high = (float(v) for v in np.percentile(means, [2.5, 97.5]))
+    result = PairedDifference(float(diffs.mean()), low, high, len(diffs), model=model, baseline=baseline)
+    if tasks_a is not None and tasks_b is not None:
+        result.only_a_right, result.only_b_right, result.mcnemar_p = mcnemar(tasks_a, tasks_b)
+        result.accuracy_a, result.accuracy_b = float(np.mean(tasks_a)), float(np.mean(tasks_b))
+    return result

@@ -144,3 +144,29 @@ def test_a_prompt_the_judge_could_not_score_is_left_out_and_counted():
     assert r.as_row()["skipped"] == 2 and "2 prompt(s) not judged, left out" in verdict(r)
     assert "not judged" in to_markdown(r) and "not judged" not in to_markdown(win_rate([1], [0]))
     assert win_rate([1], [0]).as_row()["skipped"] == 0
+
+
+def test_paired_difference_is_the_mean_difference_with_a_paired_bootstrap_ci():
+    from sfdpo_helpers.winrate import paired_difference
+
+    a, b = [0.9, 0.8, 0.7, 0.95, 0.85, 0.9], [0.3, 0.35, 0.2, 0.4, 0.3, 0.25]
+    result = paired_difference(a, b, model="dpo", baseline="sft")
+    by_hand = sum(x - y for x, y in zip(a, b)) / len(a)
+    assert result.mean == pytest.approx(by_hand) and result.n == 6
+    assert 0 < result.ci_low <= by_hand <= result.ci_high  # every prompt favours A: the CI lies above 0
+    same = paired_difference(b, b)
+    assert (same.mean, same.ci_low, same.ci_high) == (0.0, 0.0, 0.0)
+    assert "no difference detected" in same.sentence() and "dpo is better" in result.sentence()
+
+
+def test_mcnemar_counts_only_the_prompts_where_exactly_one_model_is_right():
+    from scipy.stats import binomtest
+
+    from sfdpo_helpers.winrate import mcnemar, paired_difference
+
+    right_a, right_b = [1, 1, 1, 1, 1, 1, 1, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0, 1, 0, 1]
+    b, c, p = mcnemar(right_a, right_b)
+    assert (b, c) == (7, 1) and p == pytest.approx(binomtest(7, 8, 0.5).pvalue)
+    assert mcnemar([1, 0], [1, 0]) == (0, 0, 1.0)
+    result = paired_difference([0.0] * 10, [0.0] * 10, right_a, right_b)
+    assert (result.accuracy_a, result.accuracy_b, result.only_a_right) == (0.8, 0.2, 7)
