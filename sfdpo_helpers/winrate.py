@@ -297,10 +297,11 @@ class PairedDifference:
 
     def sentence(self) -> str:
         """One line: the difference, its CI and what it says; the task accuracies and McNemar's p."""
-        side = "A is better" if self.ci_low > 0 else "B is better" if self.ci_high < 0 else "no difference detected"
-        side = side.replace("A", self.model).replace("B", self.baseline)
+        better = self.model if self.ci_low > 0 else self.baseline if self.ci_high < 0 else ""
+        side = f"{better} is better" if better else "no difference detected"
         text = (f"{self.model} − {self.baseline}: mean score difference {self.mean:+.3f} "
-                f"[{self.ci_low:+.3f}, {self.ci_high:+.3f}] over n = {self.n} prompts ({side}, 95% paired bootstrap)")  # fmt: skip
+                f"[{self.ci_low:+.3f}, {self.ci_high:+.3f}] over n = {self.n} prompts "
+                f"({side}, 95% paired bootstrap)")  # fmt: skip
         if not math.isnan(self.accuracy_a):
             text += (f"; task accuracy {self.accuracy_a:.3f} vs {self.accuracy_b:.3f} "
                      f"({self.only_a_right} prompts only {self.model} right, {self.only_b_right} only {self.baseline}; "
