@@ -19,8 +19,16 @@
 #
 # Judges (`sfdpo_helpers/judges/`, all with `score(prompts, responses) -> floats`), chosen once per run
 # (the run setting `judge`):
-# * `verifiable` (offline default): the share of the prompt's IFEval-style instructions the answer
-#   follows (lowercase, word limits, bullets, JSON, P.S., ...), checked by code;
+# * `gold` (offline default): the demo world's **known reward**, as the DPO paper's sentiment classifier is
+#   in its controlled experiment. Every demo prompt carries a reference (the number, name, label, key facts,
+#   phrase or topic words of a right answer), and
+#   $$r(x, y) = 0.6\,\text{task} + 0.25\,\text{instructions} + 0.15\,\text{form}$$
+#   with *task* 1 when the answer states the right answer where it states it (0 otherwise), *instructions* the
+#   share of the prompt's IFEval instructions followed, *form* 1 minus penalties for a repetition loop, an
+#   evasion, or a quote, JSON or lowercase nobody asked for. Since 0.6 > 0.25 + 0.15, any right answer beats any
+#   wrong one. Section 2b computes one answer's reward by hand.
+# * `verifiable`: the share of the prompt's IFEval-style instructions the answer follows (lowercase, word
+#   limits, bullets, JSON, P.S., ...), checked by code; it cannot tell a right answer from a wrong one;
 # * `reward`: a Hugging Face reward model (`reward_model`; the colab profile uses a 0.6B one that fits a T4)
 # * `api`: an OpenAI-compatible endpoint such as NVIDIA's hosted Nemotron-70B reward (the study's judge)
 #   the key comes from an environment variable or Colab's Secrets, never from a parameter;
@@ -36,7 +44,7 @@ import random
 import pandas as pd
 from IPython.display import Markdown, display
 
-from sfdpo_helpers import data, exercises, judges, pipeline, plots, settings, winrate
+from sfdpo_helpers import data, exercises, explorer, judges, pipeline, plots, settings, winrate
 
 # %% tags=["parameters"]
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
@@ -84,6 +92,12 @@ print(f"With {first.n} prompts and {first.ties / first.n:.0%} ties, a win rate i
       f"½ ± {mde:.3f} (α = 0.05, power 0.8).")  # fmt: skip
 as_record = {"win_rate": first.rate, "ci_low": first.ci_low, "ci_high": first.ci_high, "n": first.n}
 pipeline.record(cfg, "03", judge=cfg.judge, sft_vs_base=as_record, ties=first.ties)
+# the paired measure: the mean score difference over the same prompts (and, with the gold reward, task accuracy)
+tasks = {n: judge.task_scores(prompts, a) for n, a in generated.items()} if hasattr(judge, "task_scores") else {}
+paired = winrate.paired_difference(scores["sft"], scores["base"], tasks.get("sft"), tasks.get("base"),
+                                   seed=cfg.seed, model="sft", baseline="base")  # fmt: skip
+print(paired.sentence())
+pipeline.record(cfg, "03", sft_minus_base=paired.as_row())
 bars = [
     {"name": f"{r.model} vs {r.baseline}", "rate": r.rate, "ci_low": r.ci_low, "ci_high": r.ci_high} for r in results
 ]
@@ -96,14 +110,52 @@ by_cat = pd.DataFrame([{**sub.as_row(), "category": cat} for cat, sub in results
 by_cat[["category", "win_rate", "ci_low", "ci_high", "wins", "ties", "losses", "n"]]
 
 # %% [markdown]
-# ## 3. Side by side
+# ## 2b. One answer's gold reward, by hand
+# The first held-out prompt and the SFT model's answer: each component computed from its rule, then summed with
+# the weights, then checked against the judge. (Only with the gold reward; other judges give a score, no parts.)
 
 # %%
-pd.set_option("display.max_colwidth", 400)
-shown = range(min(n_examples, len(prompts)))
-columns = {f"{n} {what}": [scores[n][i] if what == "score" else generated[n][i] for i in shown]
-           for n in generated for what in ("score", "answer")}  # fmt: skip
-pd.DataFrame({"prompt": [prompts[i] for i in shown], **columns})
+if hasattr(judge, "breakdown"):
+    from sfdpo_helpers.judges import check_instruction, gold
+
+    row, answer = rows[0], generated["sft"][0]
+    task, read = gold.task_score(row["prompt"], answer, row["reference"])  # the reference's rule
+    followed = [
+        check_instruction(i, k, row["prompt"], answer) for i, k in zip(row["instruction_id_list"], row["kwargs"])
+    ]
+    instructions = sum(followed) / len(followed) if followed else 1.0
+    penalties = gold.form_penalties(row, answer)
+    form = max(0.0, 1.0 - sum(penalties.values()))
+    by_hand = 0.6 * task + 0.25 * instructions + 0.15 * form
+    print("PROMPT:", row["prompt"], "\nANSWER:", answer, "\nREFERENCE:", row["reference"])
+    print(f"task = {task} ({read})")
+    print(
+        f"instructions = {sum(followed)}/{len(followed)} = {instructions:.3f} {dict(zip(row['instruction_id_list'], followed))}"
+    )
+    print(f"form = 1 − {sum(penalties.values()):g} = {form:.2f} {penalties or '(no penalty)'}")
+    print(
+        f"r = 0.6·{task} + 0.25·{instructions:.3f} + 0.15·{form:.2f} = {by_hand:.4f}; the judge: {scores['sft'][0]:.4f}"
+    )
+    assert abs(by_hand - scores["sft"][0]) < 1e-9
+
+# %% [markdown]
+# What this reward cannot see: whether an explanation is *good* beyond naming its key facts, style and tone,
+# numbers written as words, and anything a reference does not list; a topic answer is "right" when it uses
+# the topic's words. A win under it means "the model learned this reward", which is what DPO's controlled
+# experiments measure too; on the real path a reward model (the study's Nemotron-70B) takes its place.
+#
+# ## 3. Side by side: every answer, with the judge's reasons
+# The first prompt is shown as plain output (it stays in the saved notebook); run the cell to browse all
+# prompts, filtered by outcome or category. The same answers and scores go to a CSV table of the run.
+
+# %%
+breakdowns = ({n: [judge.breakdown(p, a).as_dict() for p, a in zip(prompts, generated[n])] for n in ("sft", "base")}
+              if hasattr(judge, "breakdown") else {"sft": None, "base": None})  # fmt: skip
+answer_rows = explorer.comparison_rows(prompts, categories, generated["sft"], generated["base"], scores["sft"],
+                                       scores["base"], breakdowns["sft"], breakdowns["base"])  # fmt: skip
+table_path = explorer.write_answers_table(answer_rows, ("sft", "base"), cfg.out / "tables" / "03_sft_vs_base.csv")
+print(f"all {len(answer_rows)} answers and scores: {table_path}")
+explorer.show(answer_rows, lambda r: explorer.comparison_html(r, ("sft", "base")), title="SFT vs base")
 
 # %% [markdown]
 # ## 4. Instruction-following accuracy (IFEval's four numbers)
@@ -168,6 +220,9 @@ if n_self_judge and cfg.judge != "self":
 #   itself judges?
 # - **Question:** how many prompts tied in section 2? Read two tied prompts' answers in section 3: were they equally
 #   good, or did the judge miss a difference?
+# - **Question:** write a *wrong* answer to section 2b's prompt that the gold reward scores ≥ 0.9 (try
+#   `judge.breakdown(prompt, your_answer)`). Which rule stops you? Then label 20 answers of section 3 right or
+#   wrong yourself, before reading their task marks, and count how often you agree with the reward.
 #
 # Times (the list the last cell prints): 2 CPU cores, offline profile. Not yet measured on a T4 (colab profile): expect
 # about the time of the notebook itself there, since an exercise reruns it with one change.

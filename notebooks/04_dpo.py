@@ -38,6 +38,7 @@ import inspect
 import math
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from IPython.display import Code, display
@@ -187,6 +188,12 @@ history, report = dpo.train_dpo(
     resume=cfg.resume,
 )
 print(report)
+# DPO's implicit-reward accuracy on pairs it never trained on, per kind of rejected answer (before training every
+# margin is 0: the policy is the reference)
+unseen = held_out + all_pairs[cfg.n_eval_examples + len(train_pairs) :][:64]
+frozen_start = None if cfg.lora_r else models.load_model(start)  # full fine-tuning: π_ref is the SFT model
+by_kind = dpo.implicit_reward_accuracy_by_kind(policy, tokenizer, unseen, beta, cfg.prompt_budget,
+                                               cfg.response_budget, cfg.micro_batch_size, frozen_start)  # fmt: skip
 policy = training.save_model(policy, tokenizer, cfg.model_path(run_name))
 steps = [r for r in history if "loss" in r]
 final = {k: v for k, v in steps[-1].items() if "/" in k or k in ("loss", "kl", "dpop")}
@@ -195,7 +202,10 @@ found = pipeline.record(
 )
 print(f"This run (β = {beta}, λ_KL = {kl_weight}): after {steps[-1]['step']} steps margin {final['rewards/margins']:.3f}, "
       f"reward accuracy {final['rewards/accuracies']:.2f}, chosen reward {final['rewards/chosen']:.3f}, rejected "
-      f"reward {final['rewards/rejected']:.3f}")  # fmt: skip
+      f"reward {final['rewards/rejected']:.3f} (the last training batch's)")  # fmt: skip
+pipeline.record(cfg, "04", reward_accuracy_by_kind=by_kind)
+print(f"Implicit-reward accuracy (r⁺ > r⁻) on {by_kind['all']['pairs']} pairs DPO never trained on, by rejected kind:")
+display(pd.DataFrame(by_kind).T.sort_values("pairs", ascending=False).round(3))
 
 # %% [markdown]
 # ## 3. Loss and margins (the study's Figures 4 and 5)

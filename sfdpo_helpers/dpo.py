@@ -187,6 +187,33 @@ def eval_pairs(
     return {f"eval_{k}": v / n for k, v in sums.items() if k in ("loss", "rewards/accuracies", "rewards/margins")}
 
 
+@torch.no_grad()
+def implicit_reward_accuracy_by_kind(model, tokenizer, rows: list[dict], beta: float, max_prompt_tokens: int,
+                                     max_response_tokens: int, batch_size: int = 8,
+                                     reference_model=None) -> dict[str, dict]:  # fmt: skip
+    """DPO's implicit-reward accuracy on preference ``rows`` (held out from training), per ``rejected_kind``:
+    the share of pairs with r⁺ > r⁻, where r = β·(log π(y|x) − log π_ref(y|x)) and π_ref is the model with its
+    LoRA adapters off (or ``reference_model``, for full fine-tuning). What DPO optimises, read per kind of
+    rejected answer (``"all"``: every pair; a row without a kind counts as ``"unknown"``). Pairs the tokenizer
+    skips (over the budget) are left out."""
+    device = next(model.parameters()).device
+    budgets = (max_prompt_tokens, max_response_tokens, "reward accuracy")
+    kept = [(r, tokenize_pairs([r], tokenizer, *budgets)[0]) for r in rows]
+    kept = [(r, ex[0]) for r, ex in kept if ex]
+    collate, wins = PairCollator(tokenizer.pad_token_id), []
+    for start in range(0, len(kept), batch_size):
+        batch = {k: v.to(device) for k, v in collate([ex for _, ex in kept[start : start + batch_size]]).items()}
+        chosen, rejected = pair_logps(model, batch)
+        with reference_context(model if reference_model is None else None):
+            ref_chosen, ref_rejected = pair_logps(reference_model or model, batch)
+        wins += (beta * ((chosen - ref_chosen) - (rejected - ref_rejected)) > 0).tolist()
+    table: dict[str, list] = {}
+    for (row, _), win in zip(kept, wins):
+        for kind in ("all", row.get("rejected_kind") or "unknown"):
+            table.setdefault(kind, []).append(win)
+    return {kind: {"pairs": len(w), "accuracy": sum(w) / len(w)} for kind, w in table.items()}
+
+
 def frozen_copy(model):
     """A frozen deep copy of ``model`` (π_ref when not using LoRA)."""
     ref = copy.deepcopy(model).eval()

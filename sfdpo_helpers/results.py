@@ -229,6 +229,10 @@ def summarise(cfg: settings.RunSettings) -> pd.DataFrame:
     table3_rows.to_csv(out / "results_table3.csv", index=False)
     headline = headline_comparisons(table, table3_rows)
     headline[0].to_csv(out / "results_headline.csv", index=False)
+    compared = [(r["model"], r["vs"]) for _, r in headline[0].iterrows()]
+    paired = paired_differences(judge, prompts, answers, scores, compared, cfg.seed)
+    paired.to_csv(out / "results_paired.csv", index=False)
+    answer_tables = write_answer_tables(judge, rows, answers, scores, compared, out / "tables")
     accuracy = _ifeval_accuracy(rows, answers)
     if accuracy is not None:
         accuracy.to_csv(out / "results_ifeval_accuracy.csv")
@@ -238,6 +242,7 @@ def summarise(cfg: settings.RunSettings) -> pd.DataFrame:
     header = run_description(cfg, machine_description(), datetime.datetime.now(datetime.UTC))
     tables = (accuracy, unrequested, table2_runs, table3)
     report = _report(cfg, len(prompts), header, headline, vs_base, vs_each, *tables)
+    report += "\n" + "\n".join(paired_markdown(paired, answer_tables, out))
     atomic_write_text(out / "results.md", report)
     if vs_base:
         bars = [{"name": r.model, "rate": r.rate, "ci_low": r.ci_low, "ci_high": r.ci_high} for r in vs_base]
@@ -245,6 +250,66 @@ def summarise(cfg: settings.RunSettings) -> pd.DataFrame:
             bars, cfg.figures / "win_rate_overview.png", f"win rate vs the base model (n={len(prompts)})"
         )
     return table
+
+
+def paired_differences(judge, prompts, answers, scores, compared, seed: int = 0) -> pd.DataFrame:
+    """The paired measures of each compared ``(model, baseline)``: the mean score difference over the same prompts
+    with its paired-bootstrap CI and, when the judge reads a task component (the gold reward), both task accuracies
+    and McNemar's test (:func:`winrate.paired_difference`)."""
+    has_task = hasattr(judge, "task_scores")
+    tasks = {n: judge.task_scores(prompts, a) for n, a in answers.items()} if has_task else {}
+    found = [
+        winrate.paired_difference(scores[a], scores[b], tasks.get(a), tasks.get(b), seed=seed, model=a, baseline=b)
+        for a, b in compared
+    ]
+    return pd.DataFrame([{**vars(r)} for r in found])
+
+
+def write_answer_tables(judge, rows, answers, scores, compared, folder: Path) -> dict[tuple, Path]:
+    """One CSV per compared pair of models: prompt, category, both answers, both scores and the judge's breakdown
+    columns (:func:`explorer.write_answers_table`), for a student to open with pandas."""
+    from . import explorer
+
+    prompts, categories = [r["prompt"] for r in rows], [r.get("category", "") for r in rows]
+    parts = {}
+    if hasattr(judge, "breakdown"):
+        names = {n for pair in compared for n in pair}
+        parts = {n: [judge.breakdown(p, a).as_dict() for p, a in zip(prompts, answers[n])] for n in names}
+    written = {}
+    for a, b in compared:
+        table_rows = explorer.comparison_rows(
+            prompts, categories, answers[a], answers[b], scores[a], scores[b], parts.get(a), parts.get(b)
+        )
+        written[a, b] = explorer.write_answers_table(table_rows, (a, b), folder / f"{a}_vs_{b}.csv")
+    return written
+
+
+def paired_markdown(paired: pd.DataFrame, answer_tables: dict, out: Path) -> list[str]:
+    """The results page's section on the paired measures and the answers tables."""
+    if paired.empty:
+        return []
+    lines = ["## Paired measures on the same prompts", "",
+             "Mean score difference (model − baseline) with a 95% paired bootstrap CI over prompts; with the gold "
+             "reward also each model's task accuracy (share of answers right on their task) and McNemar's exact "
+             "test on the prompts where exactly one of the two is right.", ""]  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "model": paired["model"],
+            "vs": paired["baseline"],
+            "mean difference": paired["mean"].map("{:+.3f}".format),
+            "95% CI": [f"[{lo:+.3f}, {hi:+.3f}]" for lo, hi in zip(paired["ci_low"], paired["ci_high"])],
+            "task accuracy": [f"{a:.3f} vs {b:.3f}" for a, b in zip(paired["accuracy_a"], paired["accuracy_b"])],
+            "only model / only vs right": [
+                f"{a} / {b}" for a, b in zip(paired["only_a_right"], paired["only_b_right"])
+            ],
+            "McNemar p": paired["mcnemar_p"].map("{:.3g}".format),
+            "n": paired["n"],
+        }
+    )
+    lines += [table.to_markdown(index=False, disable_numparse=True), "", "Every answer of each comparison, with "
+              "both scores and the judge's breakdown, one CSV each (`pandas.read_csv`):", ""]  # fmt: skip
+    lines += [f"- {a} vs {b}: `{path.relative_to(out)}`" for (a, b), path in answer_tables.items()]
+    return lines + [""]
 
 
 def _ifeval_accuracy(rows: list[dict], answers: dict[str, list[str]]) -> pd.DataFrame | None:

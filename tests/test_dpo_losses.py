@@ -452,3 +452,28 @@ def test_dpo_loop_on_mini_fixture_learns_the_preference(tiny, tokenizer, mini_di
     assert final["eval_loss"] < LOG2
     assert final["eval_rewards/accuracies"] > 0.5
     assert final["eval_rewards/margins"] > 0
+
+
+def test_implicit_reward_accuracy_by_kind_counts_pairs_whose_chosen_reward_is_higher():
+    """Before training the policy is its reference (LoRA adapters at B = 0): every margin is 0, no pair is won;
+    after nudging the adapters the accuracy is the share of pairs with r⁺ > r⁻, per rejected kind and in all."""
+    from sfdpo_helpers import dpo, models, training
+
+    tokenizer = models.load_tokenizer("tiny")
+    policy = training.add_lora(models.load_model("tiny"), r=4, seed=0)
+    rows = [
+        {"prompt": "Say hi.", "chosen": "Hi there.", "rejected": "No.", "rejected_kind": "evasive"},
+        {"prompt": "Count.", "chosen": "One two three.", "rejected": "Five.", "rejected_kind": "wrong answer"},
+        {"prompt": "Name one.", "chosen": "Apple.", "rejected": "Apple apple apple.", "rejected_kind": "wrong answer"},
+    ]
+    before = dpo.implicit_reward_accuracy_by_kind(policy, tokenizer, rows, 0.1, 64, 64)
+    assert before == {"all": {"pairs": 3, "accuracy": 0.0}, "evasive": {"pairs": 1, "accuracy": 0.0},
+                      "wrong answer": {"pairs": 2, "accuracy": 0.0}}  # fmt: skip
+    with torch.no_grad():
+        for name, p in policy.named_parameters():
+            if "lora_B" in name:
+                p.add_(torch.randn_like(p) * 0.5)
+    after = dpo.implicit_reward_accuracy_by_kind(policy, tokenizer, rows, 0.1, 64, 64, batch_size=2)
+    assert after["all"]["pairs"] == 3 and after["all"]["accuracy"] in (0, 1 / 3, 2 / 3, 1)
+    n_won = after["evasive"]["accuracy"] * 1 + after["wrong answer"]["accuracy"] * 2
+    assert n_won == pytest.approx(after["all"]["accuracy"] * 3)
