@@ -50,7 +50,7 @@ beta = 0.1
 best_of = [5, 6]  # best-of-n at temperature 1.0: n answers to the first 6 prompts, one CPU batch (n 0: skip)
 cross_judge = True  # evaluate also with a second judge (verifiable <-> self)
 khaki_prompts = 8  # the original RS-DPO rule on the first prompts' 8 answers (0: skip)
-khaki_tau = 0.05  # gold reward: one instruction of three is 0.25/3 = 0.083 apart; σ(0.083/0.05) = 0.84 ≈ η
+khaki_tau = 0.05  # gold reward: one instruction of three is 0.083 apart, and σ(0.083/0.05) is 0.84, near η
 khaki_eta = 0.85
 round_dpop_weight = 0.0  # λ_P: DPO-Positive in the self-improvement rounds (0: plain DPO, the study's)
 schedule = [(0.2, 2), (0.7, 3), (1.2, 3)]  # (temperature, answers): the study's 8 answers per prompt

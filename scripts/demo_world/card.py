@@ -59,6 +59,7 @@ def data_card(splits, examples, out_dir) -> str:
         _card_responses(examples),
         _card_counts(splits, ids, all_ids),
         _card_format_shares(splits, ids),
+        _card_references(splits, examples),
         _card_checks_and_limits(len(all_ids)),
     ]
     return "\n\n".join(sections) + "\n"
@@ -144,8 +145,10 @@ Chosen and SFT responses are short, correct answers transformed to satisfy every
 (lowercase, word and sentence limits, `***` paragraphs, keywords, `* ` bullets, JSON, quotes,
 end phrases, P.S., `*highlights*`, `Section N` headers, `<<titles>>`, no commas, `[placeholders]`).
 {in_range:.0%} of them have 30 to 120 words (median {statistics.median(words):.0f}).
-Rejected responses fail at least one of their prompt's instructions, the way weak models do
-(a "repetition loop" is the answer followed by one of its sentences, or itself, repeated until the
+Rejected responses state a wrong answer with every instruction kept (the "wrong answer" pairs: a number
+the working passes through or one off, another name or day, the other label, a wrong substitute for a key
+fact, another phrase of the language; only for the checkable categories), or fail at least one of their
+prompt's instructions, the way weak models do (a "repetition loop" is the answer followed by one of its sentences, or itself, repeated until the
 token budget cuts it, which is how small models fail under greedy decoding). Rambling, off-topic and
 evasive replies keep the quotes of a prompt that asks for them, so the quote alone never tells chosen
 from rejected. The "unasked quotation" pairs ({UNASKED_QUOTE_SHARE:.0%} of the prompts that do not ask for
@@ -160,8 +163,35 @@ Broken instructions (one per rejected response of that kind):
 
 `score_chosen` is drawn from 8.0 to 10.0; `score_rejected` is 4.0 to 6.0 for a broken
 instruction (higher when more of the other instructions are followed), about 3.5 for rambling and
-repetition loops,
-2.0 for off-topic and 1.5 for evasive replies, 6.0 for an unasked quotation (plus 0 or 0.5)."""
+repetition loops, 3.0 for a wrong answer,
+2.0 for off-topic and 1.5 for evasive replies, 6.0 for an unasked quotation (plus 0 or 0.5). Each pair's
+kind is its `rejected_kind` column ("instruction broken" for every broken instruction)."""
+
+
+def _card_references(splits, examples):
+    kinds = collections.Counter(r["reference"]["task"] for rows in splits.values() for r in rows)
+    table = _table(["reference task", "rows (all files)", "what a right answer states"], [
+        ("number", kinds["number"], "the computed result (both area and perimeter for rectangles); read in the "
+         "concluding sentence or the JSON field"),
+        ("choice", kinds["choice"], "the one right option: the name asked for (its `cue`, e.g. slowest), the day, "
+         "the label about its `subject` (aliases: \"not a leap year\" is \"common year\")"),
+        ("facts", kinds["facts"], "`need` of the key `terms` (synonyms listed), and no `wrong` term asserted"),
+        ("phrase", kinds["phrase"], "the translation or meaning, and no other phrase of the language"),
+        ("topic", kinds["topic"], "`need` of the topic's `words` (the hand-written answer's content words that its "
+         "tasks lack)"),
+    ])  # fmt: skip
+    n_pairs = len(examples["pairs"])
+    return f"""## References: what a right answer states
+Every row of every file carries a `reference` (a mapping with `task` and the fields below), generated from
+the same banks and computations as the answers (`scripts/demo_world/references.py`; key terms, wrong
+substitutes and label options are written in `scripts/demo_banks/`). The offline gold reward
+(`sfdpo_helpers.judges.gold`, rules frozen as `gold-1`) reads it: task (right or wrong), the prompt's
+instructions, and form. The generator checks with the reward's own rules that every SFT reply and every chosen,
+dev, eval and pool reference answer is right on its task, that every "wrong answer" is wrong with its
+instructions all followed, and the tests check that the reward prefers the chosen answer of every one of the
+{n_pairs} pairs (at least 97% required).
+
+{table}"""
 
 
 def _card_counts(splits, ids, all_ids):
@@ -234,8 +264,10 @@ checkers with Punkt sentence splitting).
   checks require English text).
 - Only {n_ids} of IFEval's 25 instruction types; `placeholders` appears only in
   professional writing; some combinations are never generated (see `_CONFLICTS` in the script).
-- Preference signal is mostly verifiable-format errors; off-topic, rambling and evasive
-  rejections are the only content failures, and scores are synthetic, not ratings.
+- The preference signal is broken instructions, wrong answers (checkable categories only), off-topic,
+  rambling, evasive and looping replies; scores are synthetic, not ratings. Open-ended categories (creative,
+  professional, imitation, open discussion, procedures) are "right" when they use the topic's words: the
+  gold reward cannot judge their quality.
 - Answers are deliberately short (a few sentences); facts are simplified for brevity.
 - sft, pairs and eval are distinct as exact strings only: a few prompts differ from another only
   by a newline instead of a space before the instructions. The pool is distinct from all of
