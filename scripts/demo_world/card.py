@@ -148,7 +148,8 @@ end phrases, P.S., `*highlights*`, `Section N` headers, `<<titles>>`, no commas,
 Rejected responses state a wrong answer with every instruction kept (the "wrong answer" pairs: a number
 the working passes through or one off, another name or day, the other label, a wrong substitute for a key
 fact, another phrase of the language; only for the checkable categories), or fail at least one of their
-prompt's instructions, the way weak models do (a "repetition loop" is the answer followed by one of its sentences, or itself, repeated until the
+prompt's instructions, the way weak models do (a "repetition loop" is the answer followed by one of its
+sentences, or itself, repeated until the
 token budget cuts it, which is how small models fail under greedy decoding). Rambling, off-topic and
 evasive replies keep the quotes of a prompt that asks for them, so the quote alone never tells chosen
 from rejected. The "unasked quotation" pairs ({UNASKED_QUOTE_SHARE:.0%} of the prompts that do not ask for
