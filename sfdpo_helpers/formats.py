@@ -47,17 +47,23 @@ def is_quoted(answer: str) -> bool:
     return answer.lstrip()[:1] in tuple(OPENING_QUOTES)
 
 
-def is_json(answer: str) -> bool:
-    """Whether the whole ``answer``, stripped and unwrapped from one Markdown code fence (optionally tagged
-    ``json``), parses as a JSON object or array."""
+def json_value(answer: str) -> dict | list | None:
+    """The JSON object or array that the whole ``answer`` is, stripped and unwrapped from one Markdown code fence
+    (optionally tagged ``json``); None when it is not one."""
     text = answer.strip()
     fenced = _FENCE.match(text)
     if fenced:
         text = fenced.group(1).strip()
     try:
-        return isinstance(json.loads(text), (dict, list))
+        value = json.loads(text)
     except ValueError:
-        return False
+        return None
+    return value if isinstance(value, (dict, list)) else None
+
+
+def is_json(answer: str) -> bool:
+    """Whether the whole ``answer`` is a JSON object or array (:func:`json_value`)."""
+    return json_value(answer) is not None
 
 
 def is_lowercase(answer: str) -> bool:

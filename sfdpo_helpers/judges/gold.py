@@ -27,12 +27,12 @@ truth beyond the reference, numbers written in words, and anything a reference d
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..formats import json_value
 from ._common import check_lengths
 
 GOLD_VERSION = "gold-1"
@@ -80,7 +80,7 @@ def _contains(text: str, phrase: str) -> bool:
 
 def answer_text(answer: str) -> str:
     """The answer as prose: a JSON answer's string values joined as sentences; otherwise the text itself."""
-    value = _json_value(answer)
+    value = json_value(answer)
     if value is None:
         return answer
     parts = []
@@ -98,16 +98,6 @@ def answer_text(answer: str) -> str:
 
     walk(value)
     return " ".join(parts)
-
-
-def _json_value(answer: str):
-    text = answer.strip().strip("`")
-    text = text[4:] if text.lower().startswith("json") else text
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, (dict, list)) else None
 
 
 def split_sentences(text: str) -> list[str]:
@@ -168,7 +158,7 @@ def number_task(prompt: str, answer: str, ref: Mapping) -> tuple[int, str]:
     "84.5" where 82 is right, "4500 or 4000" and a number copied from the prompt all score 0.
     """
     given = set(numbers(prompt))
-    parsed = _json_value(answer)
+    parsed = json_value(answer)
     found, sentences = [], statements(prompt, answer)
     for name, value in ref["answer"].items():
         value = _number(str(value)) or str(value)
@@ -378,12 +368,9 @@ class GoldJudge:
 
     def breakdown(self, prompt: str, answer: str) -> GoldBreakdown:
         """The three components of ``answer``'s gold reward and what each rule read."""
-        from .ifeval import check_instruction
-
         row = self._row(prompt)
         task, note = task_score(prompt, answer, row["reference"])
-        ids, kwargs = row.get("instruction_id_list") or [], row.get("kwargs") or []
-        checks = [(iid, check_instruction(iid, kw, prompt, answer)) for iid, kw in zip(ids, kwargs)]
+        checks = self.instructions.checks(prompt, answer)
         followed = sum(ok for _, ok in checks) / len(checks) if checks else 1.0
         penalties = form_penalties(row, answer)
         return GoldBreakdown(task, followed, max(0.0, 1.0 - sum(penalties.values())), note, checks, penalties)

@@ -244,6 +244,13 @@ class VerifiableJudge:
     def __repr__(self) -> str:
         return f"VerifiableJudge({len(self.rows)} rows, loose={self.loose})"
 
+    def checks(self, prompt: str, response: str) -> list[tuple[str, bool]]:
+        """(instruction id, followed) for each of ``prompt``'s instructions (strict unless ``loose``)."""
+        row = self._by_prompt.get(prompt)
+        if row is None:
+            raise ValueError(f"prompt is not among the judge's rows: {prompt[:80]!r}")
+        return list(zip(row.ids, row.results(response, self.loose)))
+
     def score(self, prompts: Sequence[str], responses: Sequence[str]) -> list[float]:
         """Fraction of each prompt's instructions followed, in [0, 1]."""
         check_lengths(prompts, responses)
