@@ -103,7 +103,7 @@ class RunSettings:
     # generation and judging
     gen_batch_size: int = 96
     max_new_tokens: int = 96
-    n_eval_prompts: int = 96
+    n_eval_prompts: int = 250
     monitor_max_new_tokens: int = 64
     judge: str = "gold"
     reward_model: str = ""
