@@ -44,7 +44,7 @@ import random
 import pandas as pd
 from IPython.display import Markdown, display
 
-from sfdpo_helpers import data, exercises, explorer, judges, pipeline, plots, settings, winrate
+from sfdpo_helpers import changes, data, exercises, explorer, judges, pipeline, plots, settings, winrate
 
 # %% tags=["parameters"]
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
@@ -93,9 +93,7 @@ print(f"With {first.n} prompts and {first.ties / first.n:.0%} ties, a win rate i
 as_record = {"win_rate": first.rate, "ci_low": first.ci_low, "ci_high": first.ci_high, "n": first.n}
 pipeline.record(cfg, "03", judge=cfg.judge, sft_vs_base=as_record, ties=first.ties)
 # the paired measure: the mean score difference over the same prompts (and, with the gold reward, task accuracy)
-tasks = {n: judge.task_scores(prompts, a) for n, a in generated.items()} if hasattr(judge, "task_scores") else {}
-paired = winrate.paired_difference(scores["sft"], scores["base"], tasks.get("sft"), tasks.get("base"),
-                                   seed=cfg.seed, model="sft", baseline="base")  # fmt: skip
+paired = changes.paired(judge, prompts, generated, scores, ("sft", "base"), cfg.seed)
 print(paired.sentence())
 pipeline.record(cfg, "03", sft_minus_base=paired.as_row())
 bars = [
@@ -149,13 +147,8 @@ if hasattr(judge, "breakdown"):
 # prompts, filtered by outcome or category. The same answers and scores go to a CSV table of the run.
 
 # %%
-breakdowns = ({n: [judge.breakdown(p, a).as_dict() for p, a in zip(prompts, generated[n])] for n in ("sft", "base")}
-              if hasattr(judge, "breakdown") else {"sft": None, "base": None})  # fmt: skip
-answer_rows = explorer.comparison_rows(prompts, categories, generated["sft"], generated["base"], scores["sft"],
-                                       scores["base"], breakdowns["sft"], breakdowns["base"])  # fmt: skip
-table_path = explorer.write_answers_table(answer_rows, ("sft", "base"), cfg.out / "tables" / "03_sft_vs_base.csv")
-print(f"all {len(answer_rows)} answers and scores: {table_path}")
-explorer.show(answer_rows, lambda r: explorer.comparison_html(r, ("sft", "base")), title="SFT vs base")
+answer_table = cfg.out / "tables" / "03_sft_vs_base.csv"
+explorer.show_comparison(judge, prompts, categories, generated, scores, ("sft", "base"), answer_table)
 
 # %% [markdown]
 # ## 4. Instruction-following accuracy (IFEval's four numbers)

@@ -44,10 +44,12 @@ import torch.nn.functional as F
 from IPython.display import Code, display
 
 from sfdpo_helpers import (
+    changes,
     collators,
     data,
     dpo,
     exercises,
+    explorer,
     losses,
     models,
     monitor,
@@ -192,8 +194,10 @@ print(report)
 # margin is 0: the policy is the reference)
 unseen = held_out + all_pairs[cfg.n_eval_examples + len(train_pairs) :][:64]
 frozen_start = None if cfg.lora_r else models.load_model(start)  # full fine-tuning: π_ref is the SFT model
-by_kind = dpo.implicit_reward_accuracy_by_kind(policy, tokenizer, unseen, beta, cfg.prompt_budget,
-                                               cfg.response_budget, cfg.micro_batch_size, frozen_start)  # fmt: skip
+budgets = (cfg.prompt_budget, cfg.response_budget, cfg.micro_batch_size, frozen_start)
+by_kind = dpo.reward_accuracy_by_kind(unseen, dpo.implicit_rewards(policy, tokenizer, unseen, beta, *budgets))
+shown_pairs = train_pairs[:32]  # the pairs DPO trained on, for the explorer below
+trained_rewards = dpo.implicit_rewards(policy, tokenizer, shown_pairs, beta, *budgets)
 policy = training.save_model(policy, tokenizer, cfg.model_path(run_name))
 steps = [r for r in history if "loss" in r]
 final = {k: v for k, v in steps[-1].items() if "/" in k or k in ("loss", "kl", "dpop")}
@@ -206,6 +210,25 @@ print(f"This run (β = {beta}, λ_KL = {kl_weight}): after {steps[-1]['step']} s
 pipeline.record(cfg, "04", reward_accuracy_by_kind=by_kind)
 print(f"Implicit-reward accuracy (r⁺ > r⁻) on {by_kind['all']['pairs']} pairs DPO never trained on, by rejected kind:")
 display(pd.DataFrame(by_kind).T.sort_values("pairs", ascending=False).round(3))
+# %% [markdown]
+# The pairs DPO trained on, with their implicit rewards after training (before training both are 0: the policy
+# is its reference). Which kinds of rejected answer did it learn to push below the chosen one?
+
+# %%
+has_reference = cfg.judge == "gold" and all(p.get("reference") for p in shown_pairs)
+pair_judge = pipeline.judge(cfg, shown_pairs) if has_reference else None  # the gold reward of each answer
+pair_views = []
+for p, rewards in zip(shown_pairs, trained_rewards):
+    delta = None
+    if pair_judge is not None:
+        chosen_score, rejected_score = pair_judge.score([p["prompt"]] * 2, [p["chosen"], p["rejected"]])
+        delta = chosen_score - rejected_score
+    after = (
+        None if rewards is None else {"chosen": rewards[0], "rejected": rewards[1], "margin": rewards[0] - rewards[1]}
+    )
+    pair_views.append({**p, "kind": p.get("rejected_kind"), "delta": delta,
+                       "reward_before": {"chosen": 0.0, "rejected": 0.0, "margin": 0.0}, "reward_after": after})  # fmt: skip
+explorer.show(pair_views, explorer.pairs_html, title="training pairs, implicit rewards after DPO")
 
 # %% [markdown]
 # ## 3. Loss and margins (the study's Figures 4 and 5)
@@ -262,17 +285,31 @@ if run_name == "dpo":
     rows = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_eval_prompts, cfg.seed)
     prompts = [r["prompt"] for r in rows]
     judge = pipeline.judge(cfg, rows, self_judge=start)  # the self-judge: the SFT model, frozen
-    scores = {
-        name: judge.score(
-            prompts,
-            pipeline.model_answers(cfg, path, prompts),
-        )
-        for name, path in {"dpo": cfg.model_path("dpo"), "sft": start}.items()
-    }
+    answers = {name: pipeline.model_answers(cfg, path, prompts) for name, path in
+               {"dpo": cfg.model_path("dpo"), "sft": start}.items()}  # fmt: skip
+    scores = {name: judge.score(prompts, a) for name, a in answers.items()}
     result = winrate.win_rate(scores["dpo"], scores["sft"], model="dpo", baseline="sft", seed=cfg.seed)
     print(winrate.verdict(result))
+    paired = changes.paired(judge, prompts, answers, scores, ("dpo", "sft"), cfg.seed)
+    print(paired.sentence())
     pipeline.record(cfg, "04", dpo_vs_sft={"win_rate": result.rate, "ci_low": result.ci_low,
-                                           "ci_high": result.ci_high, "n": result.n})  # fmt: skip
+                                           "ci_high": result.ci_high, "n": result.n},
+                    dpo_minus_sft=paired.as_row())  # fmt: skip
+
+# %% [markdown]
+# What DPO changed in the answers: per reward component and per instruction, how many answers gained or lost
+# it, their lengths, and one answer whose verdict changed. Then every answer, side by side.
+
+# %%
+if run_name == "dpo":
+    changed, summary, example = changes.what_changed(judge, rows, answers["sft"], answers["dpo"], ("sft", "dpo"))
+    print(summary)
+    display(changed)
+    if example is not None:
+        print("PROMPT:", prompts[example], "\nSFT:", answers["sft"][example], "\nDPO:", answers["dpo"][example])
+    answer_table = cfg.out / "tables" / "04_dpo_vs_sft.csv"
+    explorer.show_comparison(judge, prompts, [r.get("category", "") for r in rows], answers, scores,
+                             ("dpo", "sft"), answer_table)  # fmt: skip
 
 # %% [markdown]
 # ## Try this

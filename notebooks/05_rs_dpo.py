@@ -37,7 +37,7 @@ import hashlib
 
 from IPython.display import Markdown, display
 
-from sfdpo_helpers import data, exercises, pairs, pipeline, plots, results, settings, stages
+from sfdpo_helpers import changes, data, exercises, explorer, pairs, pipeline, plots, results, settings, stages
 
 # %% tags=["parameters"]
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
@@ -88,6 +88,19 @@ else:
 # %%
 rs_pairs, skipped = pairs.rs_dpo_pairs(dataset_pairs, [s["responses"][0] for s in samples])
 print(f"{len(rs_pairs)} rejection-sampled pairs; skipped: {dict(skipped) or 'none'}")
+# the SFT sample became "rejected" whether it was right or not: the gold reward says how often it was
+with_reference = [p for p in rs_pairs if p.get("reference")]
+if cfg.judge == "gold" and with_reference:
+    pair_judge = pipeline.judge(cfg, with_reference)
+    right = pair_judge.task_scores([p["prompt"] for p in with_reference], [p["rejected"] for p in with_reference])
+    print(f"This run: {sum(right)} of {len(right)} SFT samples used as rejected are right on their task "
+          f"(gold reward); RS-DPO teaches the model to move away from them all the same.")  # fmt: skip
+    views = [{**p, "kind": "SFT sample", "delta": c - r} for p, c, r in zip(
+        with_reference,
+        pair_judge.score([p["prompt"] for p in with_reference], [p["chosen"] for p in with_reference]),
+        pair_judge.score([p["prompt"] for p in with_reference], [p["rejected"] for p in with_reference]),
+    )]  # fmt: skip
+    explorer.show(views, explorer.pairs_html, title="RS-DPO pairs: the dataset's chosen answer vs the SFT sample")
 rows = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_eval_prompts, cfg.seed)
 prompts = [r["prompt"] for r in rows]
 judge = pipeline.judge(cfg, rows, self_judge=sft_path)
@@ -130,7 +143,21 @@ for name, r in vs_dpo.items():
     verdict = "lost to" if r["ci_high"] < 0.5 else "beat" if r["ci_low"] > 0.5 else "did not differ from"
     print(f"This run: {name} {verdict} DPO, {r['win_rate']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}], final "
           f"margin {margins[name]:.2f} (DPO's {dpo_margin:.2f}).")  # fmt: skip
-print("The study: RS-DPO1's margins grew fastest while its win rate collapsed; RS-DPO3 (10%) helped.")
+print("The study (not this run): RS-DPO1's margins grew fastest while its win rate collapsed; RS-DPO3 (10%) helped.")
+
+# %% [markdown]
+# What each mixture changed against DPO in the answers to the held-out prompts: the paired score difference,
+# and per reward component and instruction how many answers gained or lost it.
+
+# %%
+for name in histories:
+    mixed = pipeline.model_answers(cfg, cfg.model_path(name), prompts)  # cached when the model was judged
+    both = {name: mixed, "dpo": dpo_answers}
+    both_scores = {n: judge.score(prompts, a) for n, a in both.items()}
+    print(changes.paired(judge, prompts, both, both_scores, (name, "dpo"), cfg.seed).sentence())
+    changed, summary, _ = changes.what_changed(judge, rows, dpo_answers, mixed, ("dpo", name))
+    print(summary)
+    display(changed)
 
 # %% [markdown]
 # ## Try this

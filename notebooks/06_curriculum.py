@@ -27,7 +27,7 @@ if not __import__("importlib.util").util.find_spec("sfdpo_helpers"): __import__(
 import pandas as pd
 from IPython.display import display
 
-from sfdpo_helpers import curriculum, data, exercises, pipeline, plots, settings
+from sfdpo_helpers import curriculum, data, exercises, explorer, pipeline, plots, settings
 
 # %% tags=["parameters"]
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
@@ -62,13 +62,10 @@ pd.Series(categories).value_counts()
 
 # %%
 judge = pipeline.judge(cfg, rows, self_judge=sft_path)
-scores = {
-    name: judge.score(
-        prompts,
-        pipeline.model_answers(cfg, path, prompts),
-    )
-    for name, path in {"sft": sft_path, "dpo": dpo_path}.items()
+answers = {
+    name: pipeline.model_answers(cfg, path, prompts) for name, path in {"sft": sft_path, "dpo": dpo_path}.items()
 }
+scores = {name: judge.score(prompts, a) for name, a in answers.items()}
 records = curriculum.loss_rates(scores["dpo"], scores["sft"], categories, cfg.seed)  # worst first
 table = pd.DataFrame(records)
 display(plots.save_table(table.round(3), cfg.figures / "06_category_loss_rates"))
@@ -82,6 +79,19 @@ weak = curriculum.weakest(records, n_weakest, min_prompts_per_category)
 print("weakest categories:", weak)
 note = curriculum.ranking_note(records, weak, min_prompts_per_category)
 print(note)
+
+# %% [markdown]
+# The prompts behind the ranking: where DPO lost to SFT in the weakest categories, both answers in full with the
+# judge's reasons (the explorer's filters show the other outcomes and categories).
+
+# %%
+compared = explorer.comparison_rows(prompts, categories, answers["dpo"], answers["sft"], scores["dpo"], scores["sft"],
+                                    explorer.breakdowns(judge, prompts, answers["dpo"]),
+                                    explorer.breakdowns(judge, prompts, answers["sft"]))  # fmt: skip
+losses = [compared[i] for category in weak for i in explorer.filter_rows(compared, "B wins", category)]
+print(f"This run: DPO lost to SFT on {len(losses)} prompts of {', '.join(weak)}")
+explorer.show(losses or compared, lambda r: explorer.comparison_html(r, ("dpo", "sft")),
+              title="DPO's losses in the weakest categories")  # fmt: skip
 
 # %% [markdown]
 # ## 3. New prompts for the weakest categories

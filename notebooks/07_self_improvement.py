@@ -28,8 +28,10 @@ from IPython.display import Markdown, display
 
 from sfdpo_helpers import (
     answers,
+    changes,
     data,
     exercises,
+    explorer,
     formats,
     judges,
     models,
@@ -94,13 +96,16 @@ ties = pairs.tie_counts(scored)
 print(f"ties among the {len(scored)} prompts' answers: {ties}")
 picked = pairs.select_best_and_bottom3(texts, rewards, random.Random(cfg.seed))
 roles = {picked[0]: "chosen (best)", picked[1]: "rejected (random of the bottom 3)"} if picked else {}
-print("PROMPT:", first[:300])
+print("PROMPT:", first)
+pd.set_option("display.max_colwidth", None)  # whole answers: a comma or a wrong number decides a score
+task_marks = train_judge.task_scores([first] * len(texts), texts) if hasattr(train_judge, "task_scores") else None
 pd.DataFrame(
     {
         "T": [s["temperature"] for s in eight],
         "score": rewards,
+        **({"task (right?)": task_marks} if task_marks else {}),
         "pick": [roles.get(i, "") for i in range(8)],
-        "answer": [t[:160] for t in texts],
+        "answer": texts,
     }
 )
 
@@ -153,6 +158,7 @@ for round_ in range(1, rounds + 1):
     )
     pairs_per_round.append(len(new_pairs))
     if round_ == 1:
+        round1_pairs = new_pairs
         lowest = {p: min(r) for p, r in zip(new_prompts, scored)}
         rejected_is_lowest = sum(p["reward_rejected"] == lowest[p["prompt"]] for p in new_pairs)
     if path is None:
@@ -166,6 +172,31 @@ if history:
         ["loss", "rewards/margins"],
         cfg.figures / "07_self_improvement_curves.png",
         "DPO on self-generated pairs (last round)",
+    )
+
+# %% [markdown]
+# Round 1's samples of every new prompt, with the answer that became *chosen* and the one that became *rejected*
+# (the pairs DPO just trained on), and how often the chosen answer was right on its task.
+
+# %%
+if pairs_per_round:
+    picked_pair = {p["prompt"]: p for p in round1_pairs}
+    sample_views = []
+    for (prompt, texts_p), scores_p, eight_p in zip(shown, scored, all_eight):
+        pair = picked_pair.get(prompt, {})
+        role = {pair.get("chosen"): "chosen", pair.get("rejected"): "rejected"}
+        parts = explorer.breakdowns(train_judge, [prompt] * len(texts_p), texts_p) or [None] * len(texts_p)
+        sample_views.append({"prompt": prompt, "samples": [
+            {"temperature": s["temperature"], "score": sc, "role": role.get(t, ""), "response": t, "breakdown": b}
+            for s, sc, t, b in zip(eight_p, scores_p, texts_p, parts)]})  # fmt: skip
+    if hasattr(train_judge, "task_scores") and round1_pairs:
+        right = {side: sum(train_judge.task_scores([p["prompt"] for p in round1_pairs], [p[side] for p in round1_pairs]))
+                 for side in ("chosen", "rejected")}  # fmt: skip
+        print(f"This run: of round 1's {len(round1_pairs)} pairs, {right['chosen']} chosen and {right['rejected']} "
+              f"rejected answers are right on their task (gold reward).")  # fmt: skip
+        pipeline.record(cfg, "07", round1_right=right)
+    explorer.show(
+        sample_views, lambda v: explorer.samples_html(v["prompt"], v["samples"]), title="8 samples per prompt"
     )
 
 # %% [markdown]
@@ -200,6 +231,14 @@ if last_round and all(r.get("instruction_id_list") for r in eval_rows):  # a hab
     pipeline.record(cfg, "07", unasked_quoted=quoted)
     print(f"This run: answers opening with a quote their prompt did not ask for: rsdpo3 {quoted['rsdpo3']:.0%}, "
           f"{last_round} {quoted[last_round]:.0%}.")  # fmt: skip
+if last_round:  # what the last round changed against its start, in numbers and in the answers
+    print(changes.paired(eval_judge, eval_prompts, generated, scores, (last_round, "rsdpo3"), cfg.seed).sentence())
+    changed, summary, example = changes.what_changed(eval_judge, eval_rows, generated["rsdpo3"], generated[last_round],
+                                                     ("rsdpo3", last_round))  # fmt: skip
+    print(summary)
+    display(changed)
+    explorer.show_comparison(eval_judge, eval_prompts, [r.get("category", "") for r in eval_rows], generated, scores,
+                             (last_round, "rsdpo3"), cfg.out / "tables" / f"07_{last_round}_vs_rsdpo3.csv")  # fmt: skip
 rounds_curve = winrate.compare(scores, [(n, "dpo") for n in paths if n.startswith("selfimprove")], seed=cfg.seed)
 if len(rounds_curve) > 1:
     bars = [{"name": r.model, "rate": r.rate, "ci_low": r.ci_low, "ci_high": r.ci_high} for r in rounds_curve]

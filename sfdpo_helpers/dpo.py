@@ -188,30 +188,48 @@ def eval_pairs(
 
 
 @torch.no_grad()
-def implicit_reward_accuracy_by_kind(model, tokenizer, rows: list[dict], beta: float, max_prompt_tokens: int,
-                                     max_response_tokens: int, batch_size: int = 8,
-                                     reference_model=None) -> dict[str, dict]:  # fmt: skip
-    """DPO's implicit-reward accuracy on preference ``rows`` (held out from training), per ``rejected_kind``:
-    the share of pairs with r⁺ > r⁻, where r = β·(log π(y|x) − log π_ref(y|x)) and π_ref is the model with its
-    LoRA adapters off (or ``reference_model``, for full fine-tuning). What DPO optimises, read per kind of
-    rejected answer (``"all"``: every pair; a row without a kind counts as ``"unknown"``). Pairs the tokenizer
-    skips (over the budget) are left out."""
+def implicit_rewards(model, tokenizer, rows: list[dict], beta: float, max_prompt_tokens: int,
+                     max_response_tokens: int, batch_size: int = 8,
+                     reference_model=None) -> list[tuple | None]:  # fmt: skip
+    """DPO's implicit rewards ``(r⁺, r⁻)`` of each preference row, r = β·(log π(y|x) − log π_ref(y|x)), with π_ref
+    the model with its LoRA adapters off (or ``reference_model``, for full fine-tuning); None for a pair the
+    tokenizer skips (over the budget)."""
     device = next(model.parameters()).device
-    budgets = (max_prompt_tokens, max_response_tokens, "reward accuracy")
-    kept = [(r, tokenize_pairs([r], tokenizer, *budgets)[0]) for r in rows]
-    kept = [(r, ex[0]) for r, ex in kept if ex]
-    collate, wins = PairCollator(tokenizer.pad_token_id), []
+    budgets = (max_prompt_tokens, max_response_tokens, "implicit rewards")
+    tokenized = [tokenize_pairs([r], tokenizer, *budgets)[0] for r in rows]
+    kept = [i for i, ex in enumerate(tokenized) if ex]
+    collate, out = PairCollator(tokenizer.pad_token_id), [None] * len(rows)
     for start in range(0, len(kept), batch_size):
-        batch = {k: v.to(device) for k, v in collate([ex for _, ex in kept[start : start + batch_size]]).items()}
+        part = kept[start : start + batch_size]
+        batch = {k: v.to(device) for k, v in collate([tokenized[i][0] for i in part]).items()}
         chosen, rejected = pair_logps(model, batch)
         with reference_context(model if reference_model is None else None):
             ref_chosen, ref_rejected = pair_logps(reference_model or model, batch)
-        wins += (beta * ((chosen - ref_chosen) - (rejected - ref_rejected)) > 0).tolist()
+        for i, rc, rr in zip(
+            part, (beta * (chosen - ref_chosen)).tolist(), (beta * (rejected - ref_rejected)).tolist()
+        ):
+            out[i] = (rc, rr)
+    return out
+
+
+def reward_accuracy_by_kind(rows: list[dict], rewards: list[tuple | None]) -> dict[str, dict]:
+    """The share of pairs with r⁺ > r⁻ (:func:`implicit_rewards`), in all (``"all"``) and per ``rejected_kind`` (a
+    row without one counts as ``"unknown"``); skipped pairs (None) are left out."""
     table: dict[str, list] = {}
-    for (row, _), win in zip(kept, wins):
-        for kind in ("all", row.get("rejected_kind") or "unknown"):
-            table.setdefault(kind, []).append(win)
+    for row, reward in zip(rows, rewards):
+        if reward is not None:
+            for kind in ("all", row.get("rejected_kind") or "unknown"):
+                table.setdefault(kind, []).append(reward[0] > reward[1])
     return {kind: {"pairs": len(w), "accuracy": sum(w) / len(w)} for kind, w in table.items()}
+
+
+def implicit_reward_accuracy_by_kind(model, tokenizer, rows: list[dict], beta: float, max_prompt_tokens: int,
+                                     max_response_tokens: int, batch_size: int = 8,
+                                     reference_model=None) -> dict[str, dict]:  # fmt: skip
+    """DPO's implicit-reward accuracy on preference ``rows`` (held out from training) per ``rejected_kind``: what
+    DPO optimises, read per kind of rejected answer (:func:`implicit_rewards`, :func:`reward_accuracy_by_kind`)."""
+    budgets = (max_prompt_tokens, max_response_tokens, batch_size, reference_model)
+    return reward_accuracy_by_kind(rows, implicit_rewards(model, tokenizer, rows, beta, *budgets))
 
 
 def frozen_copy(model):

@@ -262,6 +262,26 @@ def comparison_rows(
     return rows
 
 
+def breakdowns(judge, prompts, answers) -> list[dict] | None:
+    """The judge's breakdown of every answer (:meth:`GoldJudge.breakdown` as a dict); None for a judge without."""
+    if not hasattr(judge, "breakdown"):
+        return None
+    return [judge.breakdown(p, a).as_dict() for p, a in zip(prompts, answers)]
+
+
+def show_comparison(judge, prompts, categories, answers: dict, scores: dict, names: tuple[str, str], csv_path,
+                    title: str = "") -> list[dict]:  # fmt: skip
+    """Two models' answers to the same prompts, with scores and the judge's breakdowns: written to ``csv_path``
+    (:func:`write_answers_table`), the first prompt shown statically and the rest in the explorer. Returns the rows."""
+    a, b = names
+    rows = comparison_rows(prompts, categories, answers[a], answers[b], scores[a], scores[b],
+                           breakdowns(judge, prompts, answers[a]), breakdowns(judge, prompts, answers[b]))  # fmt: skip
+    path = write_answers_table(rows, names, csv_path)
+    print(f"all {len(rows)} answers of {a} and {b} with their scores: {path}")
+    show(rows, lambda r: comparison_html(r, names), title=title or f"{a} vs {b}")
+    return rows
+
+
 def answers_table(rows, names: tuple[str, str], tie_margin: float = 1e-9) -> pd.DataFrame:
     """One row per prompt: prompt, category, both answers and scores, the outcome, and one column per judge
     component (``<name>_task``, ...). The checks of a breakdown are not kept."""

@@ -30,7 +30,7 @@ def rs_dpo_pairs(rows: list[dict], samples: list[str]) -> tuple[list[dict], Coun
         elif sample.strip() == row["chosen"].strip():
             skipped["sample == chosen"] += 1
         else:
-            pairs.append({**row, "rejected": sample, "rejected_source": "policy"})
+            pairs.append({**row, "rejected": sample, "rejected_source": "policy", "rejected_kind": "policy sample"})
     return pairs, skipped
 
 

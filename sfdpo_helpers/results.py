@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import data, formats, judges, models, pipeline, plots, settings, winrate
+from . import changes, data, formats, judges, models, pipeline, plots, settings, winrate
 from .files import atomic_write_text
 
 # Figures of a run that a published results page carries beside it (written to cfg.figures by the summary,
@@ -253,16 +253,9 @@ def summarise(cfg: settings.RunSettings) -> pd.DataFrame:
 
 
 def paired_differences(judge, prompts, answers, scores, compared, seed: int = 0) -> pd.DataFrame:
-    """The paired measures of each compared ``(model, baseline)``: the mean score difference over the same prompts
-    with its paired-bootstrap CI and, when the judge reads a task component (the gold reward), both task accuracies
-    and McNemar's test (:func:`winrate.paired_difference`)."""
-    has_task = hasattr(judge, "task_scores")
-    tasks = {n: judge.task_scores(prompts, a) for n, a in answers.items()} if has_task else {}
-    found = [
-        winrate.paired_difference(scores[a], scores[b], tasks.get(a), tasks.get(b), seed=seed, model=a, baseline=b)
-        for a, b in compared
-    ]
-    return pd.DataFrame([{**vars(r)} for r in found])
+    """The paired measures of each compared ``(model, baseline)`` (:func:`changes.paired`): the mean score difference
+    with its paired-bootstrap CI and, with the gold reward, both task accuracies and McNemar's test."""
+    return pd.DataFrame([vars(changes.paired(judge, prompts, answers, scores, pair, seed)) for pair in compared])
 
 
 def write_answer_tables(judge, rows, answers, scores, compared, folder: Path) -> dict[tuple, Path]:
@@ -271,10 +264,8 @@ def write_answer_tables(judge, rows, answers, scores, compared, folder: Path) ->
     from . import explorer
 
     prompts, categories = [r["prompt"] for r in rows], [r.get("category", "") for r in rows]
-    parts = {}
-    if hasattr(judge, "breakdown"):
-        names = {n for pair in compared for n in pair}
-        parts = {n: [judge.breakdown(p, a).as_dict() for p, a in zip(prompts, answers[n])] for n in names}
+    names = {n for pair in compared for n in pair}
+    parts = {n: explorer.breakdowns(judge, prompts, answers[n]) for n in names}
     written = {}
     for a, b in compared:
         table_rows = explorer.comparison_rows(

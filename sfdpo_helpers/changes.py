@@ -1,0 +1,75 @@
+"""What a training stage changed in the answers: per reward component and per instruction, how many answers
+gained and lost it, how their length moved, and one example.
+
+A win rate near ½ can hide large changes that cancel out (one answer newly right, another newly wrong); a
+student sees what DPO did only in the answers. :func:`what_changed` counts it from two models' answers to the
+same prompts; the notebooks print its table and sentence after each verdict.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+
+def paired(judge, prompts, answers: Mapping, scores: Mapping, names: tuple[str, str], seed: int = 0):
+    """:func:`winrate.paired_difference` of ``names[0]`` against ``names[1]``: the mean score difference and,
+    with a judge that reads a task component (the gold reward), both task accuracies and McNemar's test."""
+    from .winrate import paired_difference
+
+    a, b = names
+    tasks = {n: judge.task_scores(prompts, answers[n]) for n in names} if hasattr(judge, "task_scores") else {}
+    return paired_difference(scores[a], scores[b], tasks.get(a), tasks.get(b), seed=seed, model=a, baseline=b)
+
+
+def _component_flips(judge, prompts, before, after) -> list[dict]:
+    """Gained / lost counts of each gold-reward component (task 0 → 1 is gained; form or instructions up)."""
+    if not hasattr(judge, "breakdown"):
+        return []
+    old = [judge.breakdown(p, a) for p, a in zip(prompts, before)]
+    new = [judge.breakdown(p, a) for p, a in zip(prompts, after)]
+    rows = []
+    for name in ("task", "instructions", "form"):
+        pairs = [(getattr(o, name), getattr(n, name)) for o, n in zip(old, new)]
+        rows.append({"what": f"reward: {name}", "gained": sum(b > a for a, b in pairs),
+                     "lost": sum(b < a for a, b in pairs)})  # fmt: skip
+    return rows
+
+
+def _instruction_flips(rows, before, after) -> list[dict]:
+    """Gained / lost counts per IFEval instruction id (strict checks), for rows that carry instructions."""
+    if not all(r.get("instruction_id_list") for r in rows):
+        return []
+    from .judges import changed_instructions
+
+    lost, gained = changed_instructions(rows, before, after)
+    ids = sorted({iid for _, iid in lost + gained})
+    return [{"what": f"instruction: {iid}", "gained": sum(i == iid for _, i in gained),
+             "lost": sum(i == iid for _, i in lost)} for iid in ids]  # fmt: skip
+
+
+def what_changed(judge, rows: Sequence[Mapping], before: Sequence[str], after: Sequence[str],
+                 names: tuple[str, str] = ("before", "after")) -> tuple[pd.DataFrame, str, int | None]:  # fmt: skip
+    """(table, sentence, example index) of what changed from ``before`` to ``after`` (answers aligned with ``rows``):
+    a row per reward component (with a judge that has ``breakdown``) and per instruction that some answer gained or
+    lost; a sentence with how many answers changed at all and the median word counts; the index of a prompt whose
+    task verdict changed (else whose answer changed; None when none did)."""
+    if not (len(rows) == len(before) == len(after)):
+        raise ValueError(f"{len(rows)} rows, {len(before)} and {len(after)} answers")
+    prompts = [r["prompt"] for r in rows]
+    table = pd.DataFrame(
+        _component_flips(judge, prompts, before, after) + _instruction_flips(rows, before, after),
+        columns=["what", "gained", "lost"],
+    )
+    changed = [i for i, (a, b) in enumerate(zip(before, after)) if a != b]
+    words = [statistics.median(len(a.split()) for a in answers) if answers else 0 for answers in (before, after)]
+    sentence = (f"{len(changed)} of {len(rows)} answers changed from {names[0]} to {names[1]}; median length "
+                f"{words[0]:g} → {words[1]:g} words.")  # fmt: skip
+    example = changed[0] if changed else None
+    if hasattr(judge, "task_scores") and changed:
+        flips = [i for i, a, b in zip(range(len(rows)), judge.task_scores(prompts, before),
+                                        judge.task_scores(prompts, after)) if a != b]  # fmt: skip
+        example = flips[0] if flips else example
+    return table, sentence, example

@@ -1,0 +1,33 @@
+"""What a stage changed in the answers is counted per reward component and instruction, by hand."""
+
+from sfdpo_helpers import changes
+from sfdpo_helpers.judges import GoldJudge
+
+REF = {"task": "number", "answer": {"answer": "82"}}
+ROWS = [
+    {"prompt": f"Q{i}: the average of 84, 97, 66, and 81?", "instruction_id_list": ["punctuation:no_comma"],
+     "kwargs": [{}], "reference": REF}
+    for i in range(3)
+]  # fmt: skip
+
+
+def test_what_changed_counts_gains_and_losses_per_component_and_instruction():
+    judge = GoldJudge(ROWS)
+    before = ["The average is 82.", "The average is 80.", "The average is 82."]
+    after = ["The average is 82.", "The average is 82.", "Well, it is 80."]  # one gained the task, one lost it
+    table, sentence, example = changes.what_changed(judge, ROWS, before, after, ("sft", "dpo"))
+    counts = {row.what: (row.gained, row.lost) for row in table.itertuples()}
+    assert counts["reward: task"] == (1, 1)
+    assert counts["instruction: punctuation:no_comma"] == (0, 1)  # "Well, it" has a comma
+    assert counts["reward: instructions"] == (0, 1) and counts["reward: form"] == (0, 0)
+    assert sentence.startswith("2 of 3 answers changed from sft to dpo") and example == 1
+
+
+def test_paired_reads_task_accuracy_from_the_gold_reward():
+    judge = GoldJudge(ROWS)
+    answers = {"a": ["The average is 82."] * 3, "b": ["The average is 80."] * 3}
+    prompts = [r["prompt"] for r in ROWS]
+    scores = {n: judge.score(prompts, a) for n, a in answers.items()}
+    result = changes.paired(judge, prompts, answers, scores, ("a", "b"))
+    assert (result.accuracy_a, result.accuracy_b, result.only_a_right) == (1.0, 0.0, 3)
+    assert result.mean == 0.6  # the task component's weight, on every prompt
