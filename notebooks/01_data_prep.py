@@ -8,8 +8,10 @@
 #
 # 1. keep only the **first user turn and the first assistant reply** of every conversation;
 # 2. measure prompt and response lengths in **tokens** (the study's Table 1: 50/90/95/99th percentiles)
-# 3. **truncate** at the 95th percentile (study: 255 prompt tokens, 420 response tokens) and **drop
-#    responses shorter than 75 characters** (too short to teach anything)
+# 3. **truncate** at the 95th percentile (the study: 255 prompt tokens, 420 response tokens, smoltalk's) and
+#    **drop responses shorter than 75 characters** (too short to teach anything); the offline demo's data is
+#    much shorter than smoltalk, so section 3b also cuts it at *its own* 95th percentile to show what truncation does
+#    (the run itself trains on rows cut at the study's budgets, which leave the demo rows whole)
 # 4. write train/eval files that the next notebooks read.
 #
 # The run settings (`run` below) decide where the rows come from: the offline profile reads the demo
@@ -81,6 +83,26 @@ if cut:
     print(f"A reply cut at {cfg.max_response_tokens} tokens ends: ...{cut[-120:]!r}")
 
 # %% [markdown]
+# ## 3b. Truncation at this data's own 95th percentile (shown, not trained on)
+# The study's budgets come from smoltalk's lengths. The same rule applied to this run's rows: cut at their own
+# 95th percentiles and count what it removes, beside what the study's budgets removed above.
+
+# %%
+own = {name: int(table.loc[name, "p95"]) for name in ("prompt", "response")}
+_, own_counts = data.prepare_sft(sft_rows, tokenizer, own["prompt"], own["response"], cfg.min_response_chars)
+side_by_side = pd.DataFrame({f"study's budgets ({cfg.max_prompt_tokens}/{cfg.max_response_tokens})": counts,
+                             f"this data's p95 ({own['prompt']}/{own['response']})": own_counts}).fillna(0).astype(int)  # fmt: skip
+display(side_by_side)
+cut_own = next((r for r, n in zip(sft_rows, lengths["response"]) if n > own["response"]), None)
+if cut_own is not None:
+    shortened = data.prepare_sft([cut_own], tokenizer, own["prompt"], own["response"], 0)[0][0]["response"]
+    print(
+        f"A reply of {len(tokenizer(cut_own['response'])['input_ids'])} tokens cut at {own['response']}: "
+        f"...{shortened[-100:]!r}\nwhat the cut removed: {cut_own['response'][len(shortened) :][:200]!r}"
+    )
+pipeline.record(cfg, "01", own_p95=own, own_truncated={k: v for k, v in own_counts.items() if "truncated" in k})
+
+# %% [markdown]
 # ## 4. Preference pairs and held-out prompts
 # UltraFeedback binarized stores each pair as two conversations (`chosen`, `rejected`) that share the
 # prompt. We keep the prompt and the two replies as text; pairs with an empty side or identical sides are
@@ -124,7 +146,7 @@ pipeline.record(
 #   reply end?
 # - **Question:** compare the percentiles of the demo data with the study's Table 1 (prompt p95 = 255, response
 #   p95 = 420 tokens on smoltalk). Which cut-off would you choose for the demo data, and why? Would you rather
-#   drop a reply than cut more than 20% of it?
+#   drop a reply than cut more than a fifth of it?
 #
 # Times (the list the last cell prints): 2 CPU cores, offline profile. Not yet measured on a T4 (colab profile): expect
 # about the time of the notebook itself there, since an exercise reruns it with one change.

@@ -6,7 +6,7 @@
 # Loss tells us how well a model imitates its data, not whether its answers are better. The study judged
 # models the way people compare them: **per prompt**. Both models answer the same prompt, a judge scores
 # both answers, and the model with the higher score **wins that prompt**. Scores are compared only within
-# a prompt (a reward of 3.1 on an easy prompt and 1.2 on a hard one say nothing about each other).
+# a prompt (a reward of $3.1$ on an easy prompt and $1.2$ on a hard one say nothing about each other).
 #
 # $$\text{win rate}(A \text{ vs } B) = \frac{1}{n}\sum_{i=1}^{n} \Big[\mathbb{1}(s_A^i > s_B^i) + \tfrac12\,\mathbb{1}(s_A^i = s_B^i)\Big]$$
 #
@@ -25,7 +25,7 @@
 #   $$r(x, y) = 0.6\,\text{task} + 0.25\,\text{instructions} + 0.15\,\text{form}$$
 #   with *task* 1 when the answer states the right answer where it states it (0 otherwise), *instructions* the
 #   share of the prompt's IFEval instructions followed, *form* 1 minus penalties for a repetition loop, an
-#   evasion, or a quote, JSON or lowercase nobody asked for. Since 0.6 > 0.25 + 0.15, any right answer beats any
+#   evasion, or a quote, JSON or lowercase nobody asked for. Since $0.6 > 0.25 + 0.15$, any right answer beats any
 #   wrong one. Section 2b computes one answer's reward by hand.
 # * `verifiable`: the share of the prompt's IFEval-style instructions the answer follows (lowercase, word
 #   limits, bullets, JSON, P.S., ...), checked by code; it cannot tell a right answer from a wrong one;
@@ -213,7 +213,7 @@ if n_self_judge and cfg.judge != "self":
 #   itself judges?
 # - **Question:** how many prompts tied in section 2? Read two tied prompts' answers in section 3: were they equally
 #   good, or did the judge miss a difference?
-# - **Question:** write a *wrong* answer to section 2b's prompt that the gold reward scores ≥ 0.9 (try
+# - **Question:** write a *wrong* answer to section 2b's prompt that the gold reward scores $\ge 0.9$ (try
 #   `judge.breakdown(prompt, your_answer)`). Which rule stops you? Then label 20 answers of section 3 right or
 #   wrong yourself, before reading their task marks, and count how often you agree with the reward.
 #

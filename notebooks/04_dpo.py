@@ -318,7 +318,7 @@ if run_name == "dpo":
 # Worked solutions: `notebooks/solutions/04_<name>.yaml` (`python -m sfdpo_helpers.exercises 04 <name>` runs one).
 #
 # - **Easy** (`beta_0.5`): set `beta = 0.5`. The loss starts at log 2 again; how do the margins and the win rate
-#   move? (Section 1's plot says where the gradient weight has fallen at β = 0.5.)
+#   move? (Section 1's plot says where the gradient weight has fallen at $\beta = 0.5$.)
 # - **Medium** (`kl_on`): set `kl_weight = 1.0`. Which way does `logps/rejected` move, compared with the main run?
 # - **Hard** (`dpop_in_sigmoid`): set `dpop_in_sigmoid = True` (Smaug's form) at the same `dpop_weight`: when does
 #   the penalty stop acting, and why?

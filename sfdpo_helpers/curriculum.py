@@ -192,6 +192,16 @@ def weakest(rows: list[dict], k: int = 2, min_n: int = 5) -> list[str]:
     return [r["category"] for r in ranked[:k]]
 
 
+def _corrected_sign_p(row: dict, tested: int) -> float:
+    """The two-sided sign test of a category's losses against its wins (ties dropped), times the number of
+    categories tested (Bonferroni), at most 1."""
+    from scipy.stats import binomtest
+
+    decisive = row["losses"] + row["wins"]
+    p = float(binomtest(row["losses"], decisive, 0.5).pvalue) if decisive else 1.0
+    return min(1.0, p * tested)
+
+
 def ranking_note(rows: list[dict], picked: list[str], min_n: int = 5) -> str:
     """How far the ranking behind ``picked`` (from :func:`weakest`) can be trusted, in sentences a notebook prints:
     the categories left out with a higher loss rate (fewer than ``min_n`` prompts) or the same one as the last one
@@ -213,21 +223,34 @@ def ranking_note(rows: list[dict], picked: list[str], min_n: int = 5) -> str:
             f"{', '.join(tied)} {'has' if len(tied) == 1 else 'have'} the same loss rate ({last:.3f}) as "
             f"{picked[-1]}: the tie went to the category with more prompts, then by name."
         )
-    above = [r["category"] for r in rows if r["n"] >= min_n and r["ci_low"] > 0.5]
+    tested = [r for r in rows if r["n"] >= min_n]
+    corrected = {r["category"]: _corrected_sign_p(r, len(tested)) for r in tested}
+    ci_above = [r["category"] for r in tested if r["ci_low"] > 0.5]
+    above = [c for c in ci_above if corrected[c] < 0.05]
     if above:
         notes.append(
-            f"The 95% CI of the loss rate lies above ½ for {', '.join(above)}: the model loses there beyond chance."
+            f"The 95% CI of the loss rate lies above ½ for {', '.join(above)}, and the sign test of losses against "
+            f"wins, Bonferroni-corrected for the {len(tested)} categories tested, gives p = "
+            f"{', '.join(f'{corrected[c]:.2g}' for c in above)}: the model loses there beyond chance."
         )
-    else:
-        mde = {c: minimum_detectable_effect(by[c]["n"], by[c]["ties"] / by[c]["n"]) for c in picked}
-        seen = [f"½ ± {mde[c]:.2f} for {c} (n = {by[c]['n']})" for c in picked if math.isfinite(mde[c])]
-        tied_all = [c for c in picked if not math.isfinite(mde[c])]
+    for c in [c for c in ci_above if c not in above]:
         notes.append(
-            f"No 95% CI of a category with {min_n} prompts or more lies above ½, so this ranking may be chance"
-            + (f": at these n and ties a loss rate is detectable only outside {' and '.join(seen)}" if seen else "")
-            + (f"; every prompt of {' and '.join(tied_all)} tied" if tied_all else "")
-            + " (α = 0.05, power 0.8)."
+            f"{c}'s 95% CI lies above ½, but with {len(tested)} categories tested its corrected sign test gives "
+            f"p = {corrected[c]:.2g}: one of several categories can look this bad by chance."
         )
+    mde = {c: minimum_detectable_effect(by[c]["n"], by[c]["ties"] / by[c]["n"]) for c in picked}
+    seen = [f"½ ± {mde[c]:.2f} for {c} (n = {by[c]['n']})" for c in picked if math.isfinite(mde[c])]
+    tied_all = [c for c in picked if not math.isfinite(mde[c])]
+    if not ci_above:
+        notes.append(
+            f"No 95% CI of a category with {min_n} prompts or more lies above ½, so this ranking may be chance."
+        )
+    notes.append(
+        "At these n and ties a picked category's loss rate is detectable only"
+        + (f" outside {' and '.join(seen)}" if seen else "")
+        + (f"; every prompt of {' and '.join(tied_all)} tied" if tied_all else "")
+        + " (α = 0.05, power 0.8)."
+    )
     if max(r["loss_rate"] for r in rows) <= 0.5:
         notes.append(
             "In no category does the model lose more often than it wins: the weakest are where it gained least."

@@ -330,13 +330,19 @@ def unrequested_format_markdown(table: pd.DataFrame) -> list[str]:
     """The results page's section on unrequested formats: what is counted, the shares, the denominators."""
     unasked = table.filter(like="unasked_").iloc[0]
     counts = ", ".join(f"{k.removeprefix('unasked_')} {v}" for k, v in unasked.items())
+    shares = table[[c for c in table.columns if not c.startswith("unasked_")]]
+    over = [f"{m} ({f} {shares.at[m, f]:.3f} vs base {shares.at['base', f]:.3f})"
+            for m in shares.index if m != "base" for f in shares.columns
+            if "base" in shares.index and shares.at[m, f] > shares.at["base", f] + 0.05]  # fmt: skip
+    verdict = (f"Above the target: {'; '.join(over)}." if over else "Every model meets the target.") if (
+        "base" in shares.index) else "No base model: the target is not checked."  # fmt: skip
     return [
         "## Unrequested formats on the same prompts",
         "",
         "Share of answers that open with a double quote (`quoted`), are a JSON object or array (`json`) or are "
         "all lowercase (`lowercase`) among the prompts whose instructions do not ask for that format; `any`: "
         "answers showing at least one of them among the prompts that ask for none. The target: no model more "
-        f"than 0.05 above the base. Prompts not asking: {counts}.",
+        f"than 0.05 above the base. Prompts not asking: {counts}. {verdict}",
         "",
         table[[c for c in table.columns if not c.startswith("unasked_")]].round(3).to_markdown(),
         "",

@@ -229,9 +229,16 @@ def verdict(result: WinRate) -> str:
         return f"{rate} {counts}: {result.model} is better (the 95% CI lies above ½)."
     if result.ci_high < 0.5:
         return f"{rate} {counts}: {result.baseline} is better (the 95% CI lies below ½)."
-    mde = minimum_detectable_effect(result.n, result.ties / result.n)
+    tie_share = result.ties / result.n
+    mde = minimum_detectable_effect(result.n, tie_share)
+    if mde >= (1 - tie_share) / 2:  # even winning every decisive prompt would not reach ½ ± mde
+        return (
+            f"{rate} {counts}: no difference detected. With {tie_share:.0%} ties no win rate could be told from ½ at "
+            f"n = {result.n} (the most a win rate can move is ±{(1 - tie_share) / 2:.3f}); the ties, not the models, "
+            "decide this comparison."
+        )
     return (
-        f"{rate} {counts}: no difference detected. With n = {result.n} and {result.ties / result.n:.0%} ties "
+        f"{rate} {counts}: no difference detected. With n = {result.n} and {tie_share:.0%} ties "
         f"this comparison sees win rates beyond ½ ± {mde:.3f} (α = 0.05, power 0.8); a smaller effect may exist."
     )
 

@@ -171,3 +171,15 @@ def test_ranking_note_names_ties_and_what_the_categories_could_show():
     rows = loss_rates([1, 1, 1, 0], [1, 1, 0, 0], ["fine"] * 4)
     note = ranking_note(rows, ["fine"])
     assert "gained least" in note and "same loss rate" not in note and ranking_note(rows, []) == ""
+
+
+def test_one_bad_category_of_many_is_beyond_chance_only_after_the_correction_for_the_number_tested():
+    from sfdpo_helpers.curriculum import loss_rates, ranking_note
+
+    # "odd" loses 5 of 6 (sign test p = 0.22 alone): its bootstrap CI may lie above ½, but 10 categories tested
+    cats = ["odd"] * 6 + [f"c{i}" for i in range(9) for _ in range(6)]
+    model = [0, 0, 0, 0, 0, 1] + [1, 0] * 27
+    ref = [1, 1, 1, 1, 1, 0] + [0, 1] * 27
+    note = ranking_note(loss_rates(model, ref, cats), ["odd"], min_n=3)
+    assert "beyond chance" not in note
+    assert "½ ± " in note and "for odd (n = 6)" in note  # the picked category's detectable effect, always

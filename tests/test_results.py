@@ -152,6 +152,7 @@ def test_the_unrequested_format_table_holds_every_models_shares_and_their_denomi
     text = "\n".join(results.unrequested_format_markdown(table))
     assert text.startswith("## Unrequested formats on the same prompts")
     assert "Prompts not asking: quoted 3, json 4, lowercase 4, any 3." in text
+    assert "Above the target: sft (quoted 1.000 vs base 0.333); sft (lowercase 0.250 vs base 0.000)" in text
     assert "| base |    0.333 |      0 |        0    | 0.333 |" in text and "unasked_" not in text
     hub_rows = [{"prompt": r["prompt"]} for r in rows]  # no IFEval instructions: no table
     assert results.unrequested_format_table(hub_rows, answers) is None

@@ -127,9 +127,10 @@ def test_verdict_names_the_better_model_or_the_minimum_detectable_effect():
     assert better.ci_low > 0.5 and "dpo is better" in verdict(better)
     worse = win_rate([0] * 20, [1] * 20, model="dpo", baseline="sft", n_resamples=200)
     assert "sft is better" in verdict(worse)
-    unclear = win_rate([1, 0, 1, 0, 1, 1] + [0] * 10, [0, 1, 0, 1, 0, 0] + [0] * 10, model="a", baseline="b")
+    # 64 prompts, 40 ties: a win rate can still move ±0.19, more than the detectable ±0.107
+    unclear = win_rate([1, 0, 1, 0, 1, 1] * 4 + [0] * 40, [0, 1, 0, 1, 0, 0] * 4 + [0] * 40, model="a", baseline="b")
     text = verdict(unclear)
-    mde = minimum_detectable_effect(16, 10 / 16)
+    mde = minimum_detectable_effect(64, 40 / 64)
     assert "no difference detected" in text and f"½ ± {mde:.3f}" in text and "62% ties" in text
 
 
@@ -170,3 +171,12 @@ def test_mcnemar_counts_only_the_prompts_where_exactly_one_model_is_right():
     assert mcnemar([1, 0], [1, 0]) == (0, 0, 1.0)
     result = paired_difference([0.0] * 10, [0.0] * 10, right_a, right_b)
     assert (result.accuracy_a, result.accuracy_b, result.only_a_right) == (0.8, 0.2, 7)
+
+
+def test_the_verdict_says_when_ties_leave_no_detectable_win_rate():
+    from sfdpo_helpers.winrate import verdict, win_rate
+
+    # 43 ties of 50 (07's case in an earlier run): a win rate moves at most ±0.07, less than n = 50 can detect
+    result = win_rate([1] * 4 + [0] * 3 + [0.5] * 43, [0] * 4 + [1] * 3 + [0.5] * 43)
+    text = verdict(result)
+    assert "no win rate could be told from ½" in text and "±0.070" in text and "sees win rates beyond" not in text
