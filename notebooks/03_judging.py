@@ -49,7 +49,6 @@ from sfdpo_helpers import changes, data, exercises, explorer, judges, pipeline, 
 # %% tags=["parameters"]
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
 instruct_model = ""  # an instruct baseline too (the study: Qwen/Qwen2.5-0.5B-Instruct); "": none
-n_examples = 3  # prompts shown side by side
 n_self_judge = 16  # prompts also scored by the SFT model as judge, for the agreement rate (0: skip)
 exercise = ""  # "": the main run; an exercise's name (see "Try this"): a sandbox that never overwrites the run
 

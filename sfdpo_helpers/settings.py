@@ -360,6 +360,10 @@ def setup(run: str | dict, namespace: dict | None = None, exercise: str = "", no
 
     if namespace is not None:
         check_injected(namespace)
+        if notebook:
+            from .story import check
+
+            check(notebook, namespace)  # every story parameter inside its documented range
     cfg = load(run)
     if exercise:
         cfg = exercise_settings(cfg, notebook, exercise)

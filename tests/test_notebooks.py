@@ -396,3 +396,46 @@ def test_an_exercise_check_fails_when_the_change_did_not_happen():
     assert not micro.judge(run, {**run, "micro_batch_size": 1, "losses": [2.0, 1.5]}).ok  # averaged per micro-batch?
     eta = exercises.find("07", "eta_0.6")
     assert not eta.judge({"khaki_eta": 0.85, "khaki_pairs": 9}, {"khaki_eta": 0.6, "khaki_pairs": 7}).ok
+
+
+def test_every_story_parameter_has_a_range_and_a_moved_value_inside_it():
+    import ast
+
+    from sfdpo_helpers import story
+
+    for path in notebook_paths():
+        number = path.name[:2]
+        nb = json.loads(path.read_text())
+        cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+        defaults = settings._assignments("".join(cell["source"]))
+        names = set(defaults) - {"run", "exercise", "instruct_model", "run_name", "prompt_pool"}  # plumbing
+        assert names == set(story.RANGES.get(number, {})), (path.name, names ^ set(story.RANGES.get(number, {})))
+        moved = story.MOVED.get(number, {})
+        story.check(number, moved)  # inside the ranges
+        assert all(moved[k] != ast.literal_eval(defaults[k]) for k in moved), path.name
+    with pytest.raises(settings.ParameterError, match=r"beta=5\.0 \(must be a number from 0\.01 to 1\.0\)"):
+        story.check("04", {"beta": 5.0})
+    with pytest.raises(settings.ParameterError, match="schedule"):
+        story.check("07", {"schedule": [(0.7, 3)]})  # 3 answers cannot make a best and a bottom 3
+
+
+@pytest.mark.slow
+def test_every_notebook_runs_with_all_its_story_parameters_moved(tmp_path):
+    """A student moves every story parameter inside its documented range at once: each notebook still runs to the
+    end (07 with the self-judge, whose continuous scores leave preferences to learn from at the tiny size), and the
+    shipped default files are untouched."""
+    from sfdpo_helpers import story
+
+    shipped = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(data_dir().glob("*"))}
+    cfg = tiny_settings(tmp_path / "moved")
+    for number in ("01", "02", "03", "04", "05", "06"):
+        run_notebooks(cfg, story.MOVED.get(number, {}), only=[number])
+    run_notebooks(tiny_settings(tmp_path / "moved", judge="self"), story.MOVED["07"], only=["07"])
+    assert (tmp_path / "moved" / "models" / "selfimprove2" / "config.json").exists()  # rounds = 2 ran both
+    assert shipped == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(data_dir().glob("*"))}
+
+
+def data_dir():
+    from sfdpo_helpers import data
+
+    return data.DEMO_DIR
