@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import changes, data, formats, judges, models, pipeline, plots, settings, winrate
+from . import changes, data, formats, judges, models, pipeline, plots, published, settings, winrate
 from .files import atomic_write_text
 
 # Figures of a run that a published results page carries beside it (written to cfg.figures by the summary,
@@ -202,8 +202,12 @@ def publish(cfg: settings.RunSettings, dest: Path) -> list[str]:
     for name in found:
         shutil.copyfile(cfg.figures / name, dest / name)
     links = [f"- [{n}]({n})" for n in found] + [f"- {n}: not written by this run" for n in missing]
+    notebooks = published.copy_executed_notebooks(cfg.out / "executed", dest / "notebooks")
+    links += ["", "Executed notebooks of this run (outputs, figures, the explorers' first views):", ""]
+    links += [f"- [{n}](notebooks/{n})" for n in notebooks] or ["- none: the run kept no executed notebooks"]
     page = (cfg.out / "results.md").read_text().rstrip("\n")
-    atomic_write_text(dest / "results.md", "\n".join([page, "", "## Figures of this run", "", *links, ""]))
+    made_by = f"Made by sfdpo {published.kit_version()}."
+    atomic_write_text(dest / "results.md", "\n".join([page, "", made_by, "", "## Figures of this run", "", *links, ""]))
     return missing
 
 

@@ -2,6 +2,7 @@
 tables (the summary of a real tiny run is tested in test_notebooks.py)."""
 
 import datetime
+import json
 
 import pandas as pd
 import pytest
@@ -112,6 +113,24 @@ def test_publish_copies_the_page_and_its_figures_and_names_the_missing_ones(tmp_
     assert "- [win_rate_overview.png](win_rate_overview.png)" in page
     assert "- 07_what_limits_it.md: not written by this run" in page
     assert (tmp_path / "docs" / "offline_run" / "win_rate_overview.png").read_bytes() == b"png"
+    assert "Made by sfdpo 0.1.0" in page and "none: the run kept no executed notebooks" in page
+
+
+def test_published_notebooks_show_progress_bars_in_their_final_state(tmp_path):
+    from sfdpo_helpers import published
+
+    assert published.final_progress("  0%|   | 0/272\r 50%|#  | 136/272\r100%|###| 272/272\nnext") == (
+        "100%|###| 272/272\nnext"
+    )
+    executed = tmp_path / "executed"
+    executed.mkdir()
+    cell = {"cell_type": "code", "source": "", "metadata": {}, "execution_count": 1,
+            "outputs": [{"output_type": "stream", "name": "stderr", "text": ["0/2\r", "2/2\n"]}]}  # fmt: skip
+    (executed / "02_sft.ipynb").write_text(json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4,
+                                                       "nbformat_minor": 5}))  # fmt: skip
+    assert published.copy_executed_notebooks(executed, tmp_path / "out") == ["02_sft.ipynb"]
+    copied = json.loads((tmp_path / "out" / "02_sft.ipynb").read_text())
+    assert copied["cells"][0]["outputs"][0]["text"] == "2/2\n"
 
 
 def test_oriented_reads_a_comparison_from_either_side():
