@@ -102,7 +102,7 @@ assert abs(by_hand.item() - loss_sum.item() / n_tokens) < 1e-3 * by_hand.item(),
 # %%
 policy = training.add_lora(model, r=cfg.lora_r, seed=cfg.seed)
 held_out = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_monitor_prompts, cfg.seed + 1)
-judge = pipeline.judge(cfg, held_out, self_judge=cfg.base_model)  # the self-judge: the untrained base
+judge = pipeline.judge(cfg, held_out, self_judge=cfg.base_model)  # the run's judge (self-judge: the untrained base)
 prompts = [r["prompt"] for r in held_out]
 monitor_fn = monitor.vs_start_model(
     policy, tokenizer, prompts, judge, cfg.monitor_max_new_tokens, cfg.gen_batch_size, cfg.mixed_precision
@@ -144,8 +144,16 @@ print(
     f"This run: eval loss {found['eval_loss'].get(0, float('nan')):.3f} at step 0 -> "
     f"{found['eval_loss'].get(found['steps'], float('nan')):.3f} at step {found['steps']} (lowest at step {best}); "
     f"win rate vs the start model by step: {', '.join(f'{s}: {w:.2f}' for s, w in found['win_rate'].items())} "
-    f"({len(prompts)} prompts). The study: eval loss kept falling while the win rate fell."
+    f"({len(prompts)} prompts)."
 )
+rates = list(found["win_rate"].values())
+if not rates or max(rates) - min(rates) < 1e-9:
+    shape = "stayed flat"
+elif rates[-1] < max(rates):
+    shape = f"peaked at {max(rates):.2f}, then fell to {rates[-1]:.2f}"
+else:
+    shape = f"ended at its highest, {rates[-1]:.2f}"
+print(f"This run's win rate {shape}; the study's fell while its eval loss kept falling (loss alone hid the overfit).")
 
 # %% [markdown]
 # ## 3. Save and look at an answer
