@@ -5,7 +5,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: install demo test test-lowest test-widgets7 clean
+.PHONY: install demo test test-lowest test-widgets7 test-browser clean
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -46,6 +46,20 @@ test-widgets7:
 	test -d $(WIDGETS7) || ($(PYTHON) -m venv $(WIDGETS7) && echo '*' > $(WIDGETS7)/.gitignore)
 	$(WIDGETS7)/bin/python -m pip install -q ipywidgets==7.7.1 ipython "pandas>=2.2.2" pytest
 	PYTHONPATH=. $(WIDGETS7)/bin/python -m pytest -q -p no:cacheprovider tests/test_explorer.py
+
+# The explorer in a real browser: JupyterLab serves a notebook, headless Chromium (Debian's package, apt-installed
+# when missing and root) driven by Playwright (no browser download) changes its selection. Screenshots and the
+# server's log land in $(BROWSER_ARTIFACTS).
+PLAYWRIGHT ?= playwright>=1.49
+BROWSER_ARTIFACTS ?= runs/browser-artifacts
+test-browser: install
+	command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null \
+		|| { test "$$(id -u)" = 0 && apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+		|| { echo "test-browser needs Chromium: apt-get install chromium (as root)"; exit 1; }
+	$(BIN)/python -m pip install -q "$(PLAYWRIGHT)"
+	SFDPO_REQUIRE_BROWSER=1 BROWSER_ARTIFACTS=$(abspath $(BROWSER_ARTIFACTS)) \
+		$(BIN)/python -m pytest -q -p no:cacheprovider -m browser tests/test_browser.py
 
 clean:
 	rm -rf $(VENV) $(LOWEST) $(WIDGETS7) runs
