@@ -147,7 +147,7 @@ if hasattr(judge, "breakdown"):
 
 # %%
 answer_table = cfg.out / "tables" / "03_sft_vs_base.csv"
-explorer.show_comparison(judge, prompts, categories, generated, scores, ("sft", "base"), answer_table)
+answer_rows = explorer.show_comparison(judge, prompts, categories, generated, scores, ("sft", "base"), answer_table)
 
 # %% [markdown]
 # ## 4. Instruction-following accuracy (IFEval's four numbers)

@@ -228,7 +228,7 @@ for p, rewards in zip(shown_pairs, trained_rewards):
     )
     pair_views.append({**p, "kind": p.get("rejected_kind"), "delta": delta,
                        "reward_before": {"chosen": 0.0, "rejected": 0.0, "margin": 0.0}, "reward_after": after})  # fmt: skip
-explorer.show(pair_views, explorer.pairs_html, title="training pairs, implicit rewards after DPO")
+pairs_explorer = explorer.show(pair_views, explorer.pairs_html, title="training pairs, implicit rewards after DPO")
 
 # %% [markdown]
 # ## 3. Loss and margins (the study's Figures 4 and 5)

@@ -90,7 +90,7 @@ compared = explorer.comparison_rows(prompts, categories, answers["dpo"], answers
                                     explorer.breakdowns(judge, prompts, answers["sft"]))  # fmt: skip
 losses = [compared[i] for category in weak for i in explorer.filter_rows(compared, "B wins", category)]
 print(f"This run: DPO lost to SFT on {len(losses)} prompts of {', '.join(weak)}")
-explorer.show(losses or compared, lambda r: explorer.comparison_html(r, ("dpo", "sft")),
+losses_explorer = explorer.show(losses or compared, lambda r: explorer.comparison_html(r, ("dpo", "sft")),
               title="DPO's losses in the weakest categories")  # fmt: skip
 
 # %% [markdown]

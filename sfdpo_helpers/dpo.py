@@ -88,7 +88,7 @@ def precompute_reference(
     model and precision) and only the pairs not yet there are scored: DPO-Positive on a share of DPO's pairs,
     or an RS-DPO mixture that keeps dataset pairs, costs no reference pass for those.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bars: a saved notebook keeps their final state (widget bars keep their first)
 
     precision = accelerator.mixed_precision if accelerator is not None else "no"
     cache = Path(cache_dir) / f"ref_logps-{_reference_key(model, precision)}.json" if cache_dir else None

@@ -320,11 +320,13 @@ def load_model(name: str = EMBEDDED, dtype: torch.dtype | None = None, device=No
     It lands on ``device`` (default :func:`best_device`, so the GPU when there is one) in fp32 master weights
     unless ``dtype`` is given; :func:`autocast` then runs it in bf16/fp16 where that pays."""
     from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as transformers_logging
 
     if name == TINY:
         model = tiny_model().to(dtype or torch.float32)
     else:
         path = embedded_model_dir() if name == EMBEDDED else _resolve(name)
+        transformers_logging.disable_progress_bar()  # a second's bar per load, saved as "0/272" in a notebook
         model = AutoModelForCausalLM.from_pretrained(
             path, dtype=dtype or torch.float32, attn_implementation=attn_implementation
         )

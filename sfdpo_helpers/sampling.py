@@ -146,7 +146,7 @@ def generate(
     same responses (this reseeds torch's global generator). A batch holds ``batch_size // k`` prompts, at least
     one (so k rows when ``k > batch_size``).
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bars: a saved notebook keeps their final state (widget bars keep their first)
 
     if k <= 0 or max_new_tokens <= 0 or batch_size <= 0:
         raise ValueError(f"k, max_new_tokens and batch_size must be positive, got {k}, {max_new_tokens}, {batch_size}")
@@ -287,7 +287,7 @@ def sample_to_shards(
     drawn with anything else are refused, never returned. ``model_key``: a fingerprint of the model when the
     caller has one (e.g. of its saved folder; then ``model`` may be None while every shard exists).
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bars: a saved notebook keeps their final state (widget bars keep their first)
 
     from .data import read_jsonl
     from .files import write_jsonl

@@ -323,7 +323,7 @@ class _Progress:
     """A progress bar, plus a plain line every tenth of the run (papermill logs show no widgets)."""
 
     def __init__(self, acc, total: int, step: int, enabled: bool):
-        from tqdm.auto import tqdm
+        from tqdm import tqdm  # text bars: a saved notebook keeps their final state (widget bars keep their first)
 
         self.on, self.total, self.started = enabled and acc.is_main_process, total, time.time()
         self.bar = tqdm(total=total, initial=step, desc="train", disable=not self.on)

@@ -175,7 +175,9 @@ def number_task(prompt: str, answer: str, ref: Mapping) -> tuple[int, str]:
             tail = fold(naming[-1]).split(fold(name), 1)[-1] if naming else ""
             stated = candidates(tail)[:1]
         if set(stated) != {value}:
-            return 0, f"{name}: states {', '.join(stated) or 'no number'} (right: {value})"
+            copied = sorted({n for sent in sentences for n in numbers(sent)} & given) if not stated else []
+            said = ", ".join(stated) or (f"only numbers of the prompt ({', '.join(copied)})" if copied else "no number")
+            return 0, f"{name}: states {said} (right: {value})"
         found.append(f"{name} {value}")
     return 1, "states " + ", ".join(found)
 
