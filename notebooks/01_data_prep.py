@@ -100,7 +100,7 @@ if cut_own is not None:
         f"A reply of {len(tokenizer(cut_own['response'])['input_ids'])} tokens cut at {own['response']}: "
         f"...{shortened[-100:]!r}\nwhat the cut removed: {cut_own['response'][len(shortened) :][:200]!r}"
     )
-pipeline.record(cfg, "01", own_p95=own, own_truncated={k: v for k, v in own_counts.items() if "truncated" in k})
+found = pipeline.record(cfg, "01", own_p95=own, own_truncated={k: v for k, v in own_counts.items() if "truncated" in k})
 
 # %% [markdown]
 # ## 4. Preference pairs and held-out prompts
@@ -119,7 +119,7 @@ print(f"{len(pairs)} preference pairs, {len(eval_prompts)} held-out prompts")
 pd.Series([r.get("category", "n/a") for r in eval_prompts]).value_counts()
 
 # %%
-pipeline.record(
+found = pipeline.record(
     cfg,
     "01",
     kept=counts["rows out"],

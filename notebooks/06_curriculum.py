@@ -103,10 +103,11 @@ pool = data.read_jsonl(data.DEMO_DIR / "prompt_pool.jsonl" if prompt_pool == "de
 new_prompts = pipeline.new_prompts(cfg, pool, weak, n_new_per_category)
 data.write_jsonl(new_prompts, cfg.data_dir / "curriculum_prompts.jsonl")
 print(f"{len(new_prompts)} new prompts -> {cfg.data_dir / 'curriculum_prompts.jsonl'}")
+pd.set_option("display.max_colwidth", None)  # whole prompts
 pd.DataFrame(new_prompts)[["category", "prompt"]].head(6)
 
 # %%
-pipeline.record(
+found = pipeline.record(
     cfg,
     "06",
     n_weakest=n_weakest,
