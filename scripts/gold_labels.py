@@ -59,12 +59,15 @@ def selected_answers(cfg, paths):
     return [(by_prompt[p["prompt"]], "07 selected", p["chosen"]) for p in chosen]
 
 
-def sample(run_dir: Path, out: Path, per_task: int = 6, seed: int = 0) -> None:
+def sample(run_dir: Path, out: Path, per_task: int = 6, seed: int = 0, exclude: Path | None = None) -> None:
     from sfdpo_helpers import data, pipeline, settings
     from sfdpo_helpers.judges import GoldJudge
 
     cfg = settings.load({"profile": "offline", "out_dir": str(run_dir), "figures_dir": str(run_dir / "figures")})
     dev = data.read_jsonl(data.DEMO_DIR / "dev_prompts.jsonl")
+    if exclude:  # a second, independent sample: none of the prompts labelled before
+        seen = {json.loads(line)["prompt"] for line in exclude.read_text().splitlines()}
+        dev = [r for r in dev if r["prompt"] not in seen]
     rng = random.Random(seed)
     chosen_rows = [r for t in TASKS for r in rng.sample([r for r in dev if r["reference"]["task"] == t], per_task)]
     paths = {"base": cfg.base_model, **{p.name: str(p) for p in sorted((run_dir / "models").iterdir())}}
@@ -127,9 +130,11 @@ def main(argv=None) -> int:
     ap.add_argument("--run-dir", default="runs/main", type=Path)
     ap.add_argument("--out", default="runs/main/labels", type=Path)
     ap.add_argument("--labels", type=Path, help="the reader's labels: id, label (right | wrong), why")
+    ap.add_argument("--seed", type=int, default=0, help="which dev prompts are drawn")
+    ap.add_argument("--exclude", type=Path, help="a to_label.jsonl whose prompts are left out (a fresh sample)")
     args = ap.parse_args(argv)
     if args.command == "sample":
-        sample(args.run_dir, args.out)
+        sample(args.run_dir, args.out, seed=args.seed, exclude=args.exclude)
     else:
         agreement(args.out, args.labels)
     return 0

@@ -51,7 +51,10 @@ PHOTO_REF = {
 PHRASE = 'How do you say "good morning" in Spanish?'
 PHRASE_REF = {"task": "phrase", "answer": "Buenos días", "options": ["Buenos días", "Buenas noches", "Gracias"]}
 POEM = "Write a short poem about a rainy afternoon."
-POEM_REF = {"task": "topic", "words": ["drops", "window", "puddles", "clouds", "grey", "umbrella"], "need": 2}
+POEM_REF = {"task": "topic", "words": ["drops", "window", "puddles", "clouds", "grey", "umbrella"],
+            "topic": ["rainy", "afternoon"], "need": 2}  # fmt: skip
+AVA = "Ava scored 72, 61, 84, and 71 on four tests. What is the average score?"
+AVA_REF = {"task": "number", "answer": {"answer": "72"}}
 
 
 @pytest.mark.parametrize(
@@ -77,6 +80,9 @@ POEM_REF = {"task": "topic", "words": ["drops", "window", "puddles", "clouds", "
         (FILM, "It ends at 14:55.", FILM_REF, 1),
         (FILM, "It ends at 2:55 pm.", FILM_REF, 1),
         (FILM, "It ends at 14:45.", FILM_REF, 0),
+        # gold-2: a right value that is also a number of the prompt counts only as a result ("is 72")
+        (AVA, "Ava scored 72, 61, 84, and 71 on four tests.", AVA_REF, 0),
+        (AVA, "Adding them gives 288. The average score is 72.", AVA_REF, 1),
     ],
 )
 def test_number_rule(prompt, answer, ref, right):
@@ -98,6 +104,8 @@ def test_number_rule(prompt, answer, ref, right):
         (PRIME, "91 is a prime number.", PRIME_REF, 0),
         (PRIME, "91 is prime. But 91 is also composite.", PRIME_REF, 0),  # prime ... composite in one answer
         (PRIME, "Prime or composite.", PRIME_REF, 0),
+        (PRIME, "91 is composite. It is a prime number too.", PRIME_REF, 0),  # gold-2: "It" refers back to 91
+        (PRIME, "91 is composite. A number with a divisor is composite.", PRIME_REF, 1),  # a definition, not 91
         (LEAP, "1900 is not a leap year. Century years are leap years only when divisible by 400.", LEAP_REF, 1),
         (LEAP, "1900 is a leap year because it is divisible by 4.", LEAP_REF, 0),
         (REVIEW, "The sentiment is neutral. It is neither strongly positive nor strongly negative.", REVIEW_REF, 1),
@@ -153,6 +161,7 @@ def test_phrase_rule(answer, right):
         ("Grey clouds hang low. Drops tap on the window glass. The puddles grow.", 1),
         ("A rainy afternoon. A short poem about a rainy afternoon.", 0),  # only the prompt's words
         ("The stock market rose today as investors bought shares.", 0),  # off topic
+        ("The rainy afternoon was quiet. Grey light filled the room.", 1),  # gold-2: the title's words count
     ],
 )
 def test_topic_rule(answer, right):

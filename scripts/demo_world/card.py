@@ -186,7 +186,7 @@ def _card_references(splits, examples):
 Every row of every file carries a `reference` (a mapping with `task` and the fields below), generated from
 the same banks and computations as the answers (`scripts/demo_world/references.py`; key terms, wrong
 substitutes and label options are written in `scripts/demo_banks/`). The offline gold reward
-(`sfdpo_helpers.judges.gold`, rules frozen as `gold-1`) reads it: task (right or wrong), the prompt's
+(`sfdpo_helpers.judges.gold`, rules `gold-2`) reads it: task (right or wrong), the prompt's
 instructions, and form. The generator checks with the reward's own rules that every SFT reply and every chosen,
 dev, eval and pool reference answer is right on its task, that every "wrong answer" is wrong with its
 instructions all followed, and the tests check that the reward prefers the chosen answer of every one of the

@@ -560,7 +560,7 @@ def _topic_items(cat, bank, style, complete=False) -> list[Item]:
     """Items of a bank of (title, tasks, points) topics, or (title, tasks, points, key, wrong) facts."""
     return [
         Item(cat, f"{cat}/{t}", t, tuple(tasks), tuple(pts), style, complete=complete,
-             reference=facts_reference(*facts) if facts else topic_reference(pts, tasks))
+             reference=facts_reference(*facts) if facts else topic_reference(pts, tasks, t))
         for t, tasks, pts, *facts in bank
     ]  # fmt: skip
 
@@ -575,7 +575,7 @@ def _imitation_items(bank) -> list[Item]:
             tuple(pts),
             style,
             complete=True,
-            reference=topic_reference(pts, tasks),
+            reference=topic_reference(pts, tasks, t),
         )
         for t, tasks, pts, style in bank  # fmt: skip
     ]
@@ -592,7 +592,7 @@ def _professional_items(bank) -> list[Item]:
             "letter" if greet else "document",
             greeting=greet,
             complete=True,
-            reference=topic_reference(pts, tasks),
+            reference=topic_reference(pts, tasks, t),
         )
         for t, tasks, pts, greet in bank
     ]

@@ -61,15 +61,17 @@ def phrase_reference(answer, options) -> dict:
     return {"task": "phrase", "answer": answer, "options": sorted(set(options), key=list(options).index)}
 
 
-def topic_reference(points, tasks) -> dict:
-    """The content words (5+ letters, not common words) of ``points`` that none of ``tasks`` contains."""
+def topic_reference(points, tasks, title) -> dict:
+    """The content words (5+ letters, not common words) of ``points`` that none of ``tasks`` contains, and the
+    topic's own words: the title's words of 4+ letters."""
     asked = {w.lower() for t in tasks for w in re.findall(r"[A-Za-z]+", t)}
     seen = []
     for w in re.findall(r"[A-Za-z]{5,}", " ".join(points)):
         w = w.lower()
         if w not in _STOP and w not in asked and w not in seen:
             seen.append(w)
-    return {"task": "topic", "words": seen, "need": TOPIC_NEED}
+    topic = [w.lower() for w in re.findall(r"[A-Za-z]{4,}", title) if w.lower() not in _STOP]
+    return {"task": "topic", "words": seen, "topic": topic, "need": TOPIC_NEED}
 
 
 # --- a plausible wrong answer -------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from ..formats import json_value
 from ._common import check_lengths
 
-GOLD_VERSION = "gold-1"
+GOLD_VERSION = "gold-2"  # see docs/measurements.md: gold-1 (frozen before training) failed its hand labels
 WEIGHTS = {"task": 0.6, "instructions": 0.25, "form": 0.15}
 PENALTIES = {"repetition loop": 1.0, "evasion": 1.0, "unasked quoted": 0.5, "unasked json": 0.5,
              "unasked lowercase": 0.5}  # fmt: skip
@@ -56,6 +56,9 @@ EVASIONS = re.compile(
 _WORD = re.compile(r"[^\W_]+(?:[.:,'][^\W_]+)*")  # words, with 4,500 / 14:35 / 2.5 / don't kept whole
 _CLAUSE_SPLIT = re.compile(r"[,;:]|\b(?:because|since|so|but|while|whereas|as)\b", re.IGNORECASE)
 _GLUE = {"and", "or", "the", "a", "an", "of"}
+RESULT_CUES = r"(?:is|are|was|were|equals?|=|gets?|makes?|be|becomes?)"
+# a clause about the subject of a label ("91 is ...") may name it or refer back to it ("It is composite.")
+_REFERS_BACK = re.compile(r"^\W*(?:it|this|that|the number|the year|this number|this year)\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]”’]*\s+")
 
 
@@ -159,15 +162,22 @@ def number_task(prompt: str, answer: str, ref: Mapping) -> tuple[int, str]:
     """
     given = set(numbers(prompt))
     parsed = json_value(answer)
+
+    def stated_as_result(text, value):
+        """A value that is also a number of the prompt counts only after is / equals / gets ...: "the average is
+        72", not "Ava scored 72, 61, 84 and 71" restating the data."""
+        return re.search(rf"\b{RESULT_CUES}\W+(?:\w+\W+){{0,2}}{re.escape(value)}(?![\w:])", fold(text)) is not None
+
     found, sentences = [], statements(prompt, answer)
     for name, value in ref["answer"].items():
         value = _number(str(value)) or str(value)
 
-        def candidates(text, value=value):
-            return [n for n in numbers(text) if n == value or n not in given]
+        def candidates(text, value=value, field=False):
+            copied_ok = field or value not in given or stated_as_result(text, value)  # a JSON field names its value
+            return [n for n in numbers(text) if (n == value and copied_ok) or n not in given]
 
         if isinstance(parsed, Mapping) and name in parsed:
-            stated = candidates(str(parsed[name]))
+            stated = candidates(str(parsed[name]), field=True)
         elif name == "answer":
             stated = next((c for c in map(candidates, reversed(sentences)) if c), [])
         else:
@@ -199,14 +209,15 @@ def asserted_options(text: str, ref: Mapping) -> list[str]:
 def choice_task(prompt: str, answer: str, ref: Mapping) -> tuple[int, str]:
     """The right option of ``ref["options"]`` named, and no other, where the answer is stated.
 
-    The statements are the answer's clauses, about ``ref["subject"]`` when given (the year, the number).
+    The statements are the answer's clauses, about ``ref["subject"]`` when given (sentences that name the year
+    or number, or refer back to it: "It is composite.").
     With ``ref["cue"]`` (e.g. "slowest") the answer is read in the last clause holding the cue and an
     option; with ``read: last`` in the last clause naming an option; otherwise (labels) every clause
     counts, so "prime ... composite" in one answer names two options and scores 0.
     """
     subject, cue = ref.get("subject"), ref.get("cue")
-    sentences = [s for s in statements(prompt, answer) if not subject or _contains(s, subject)]
-    parts = [c for s in sentences for c in clauses(s) if asserted_options(c, ref)]
+    about = [s for s in statements(prompt, answer) if not subject or _contains(s, subject) or _REFERS_BACK.search(s)]
+    parts = [c for s in about for c in clauses(s) if asserted_options(c, ref)]
     if cue:
         parts = [c for c in parts if _contains(c, cue)][-1:] or parts[-1:]
     elif ref.get("read") == "last":
@@ -255,12 +266,14 @@ def _stem(word: str) -> str:
 
 
 def topic_task(prompt: str, answer: str, ref: Mapping) -> tuple[int, str]:
-    """At least ``ref["need"]`` of the topic's words (the reference answer's content words that the prompt
-    does not contain; plural and -ing/-ed forms match) in statements of the answer."""
-    topic = {_stem(w) for w in ref["words"]}
+    """At least ``ref["need"]`` of the topic's words in statements of the answer (sentences of 3 words or more,
+    none copied from the prompt): the reference answer's content words that the prompt does not contain, and the
+    topic's own words (``ref["topic"]``, from its title: an on-topic answer names its topic, "the moon", even where
+    the prompt does too). Plural and -ing/-ed forms match."""
     prompt_stems = {_stem(w) for w in words(prompt)}
+    topic = {_stem(w) for w in ref["words"]} - prompt_stems | {_stem(w) for w in ref.get("topic", [])}
     sentences = [s for s in statements(prompt, answer) if len(words(s)) >= 3]
-    used = sorted({_stem(w) for s in sentences for w in words(s)} & topic - prompt_stems)
+    used = sorted({_stem(w) for s in sentences for w in words(s)} & topic)
     need = ref.get("need", 2)
     return int(
         len(used) >= need
