@@ -41,7 +41,7 @@ def one_of(*options) -> Range:
 
 def _schedule(v) -> bool:
     pairs = [tuple(p) for p in v] if isinstance(v, (list, tuple)) else []
-    ok = all(len(p) == 2 and 0 <= p[0] <= 2 and isinstance(p[1], int) and p[1] >= 1 for p in pairs)
+    ok = all(len(p) == 2 and 0 < p[0] <= 2 and isinstance(p[1], int) and p[1] >= 1 for p in pairs)
     return ok and 4 <= sum(p[1] for p in pairs) <= 16  # a best answer and a bottom 3 need at least 4
 
 
@@ -79,7 +79,7 @@ RANGES: dict[str, dict[str, Range]] = {
         "khaki_tau": between(0.001, 1.0),
         "khaki_eta": between(0.5, 0.999),
         "round_dpop_weight": between(0.0, 10.0),
-        "schedule": Range("(temperature 0 to 2, answers ≥ 1) pairs, 4 to 16 answers in all", _schedule),
+        "schedule": Range("(temperature above 0 up to 2, answers ≥ 1) pairs, 4 to 16 answers in all", _schedule),
         "rejected_rule": one_of("random_bottom3", "worst"),
     },
 }
@@ -106,7 +106,7 @@ MOVED: dict[str, dict] = {
         "khaki_tau": 0.2,
         "khaki_eta": 0.7,
         "round_dpop_weight": 0.5,
-        "schedule": [(0.5, 2), (1.0, 3)],
+        "schedule": [[0.5, 2], [1.0, 3]],  # lists: papermill passes a tuple as its text
         "rejected_rule": "worst",
     },  # fmt: skip
 }

@@ -150,7 +150,7 @@ def test_03_to_07_write_their_tables(executed):
 
 def test_03_shows_the_answers_statically_first_and_a_chance_level_from_the_tie_rates(executed):
     nb = json.loads((executed / "executed" / "03_judging.ipynb").read_text())
-    side_by_side = next(c for c in nb["cells"] if "explorer.show(" in "".join(c["source"]))
+    side_by_side = next(c for c in nb["cells"] if "explorer.show_comparison(" in "".join(c["source"]))
     first_view = next(o for o in side_by_side["outputs"] if "text/html" in o.get("data", {}))
     page = "".join(first_view["data"]["text/html"])  # the static first view, saved where no kernel runs
     assert "A: sft" in page and "B: base" in page and "task:" in page  # both answers and the gold breakdown
