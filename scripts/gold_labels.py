@@ -98,18 +98,36 @@ def kappa(pairs: list[tuple[int, int]]) -> float:
     return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
 
 
-def agreement(out: Path, labels_path: Path) -> None:
-    verdicts = {v["id"]: v for v in map(json.loads, (out / "verdicts.jsonl").read_text().splitlines())}
+def rescore(out: Path, verdicts_path: Path, new_path: Path) -> None:
+    """The current gold reward's verdicts of the labelled answers (``to_label.jsonl``; references looked up in the
+    demo dev prompts and reserve pool by prompt), written to ``new_path``: how a later rule version reads them."""
+    from sfdpo_helpers import data
+    from sfdpo_helpers.judges.gold import GOLD_VERSION, task_score
+
+    rows = {r["prompt"]: r for name in ("dev_prompts.jsonl", "prompt_pool.jsonl")
+            for r in data.read_jsonl(data.DEMO_DIR / name)}  # fmt: skip
+    old = {v["id"]: v for v in map(json.loads, verdicts_path.read_text().splitlines())}
+    with open(new_path, "w") as f:
+        for item in map(json.loads, (out / "to_label.jsonl").read_text().splitlines()):
+            task, note = task_score(item["prompt"], item["answer"], rows[item["prompt"]]["reference"])
+            f.write(json.dumps({**old[item["id"]], "task": task, "read": note, "version": GOLD_VERSION}) + "\n")
+    print(f"{GOLD_VERSION} verdicts of {len(old)} labelled answers: {new_path}")
+
+
+def agreement(out: Path, labels_path: Path, verdicts_path: Path | None = None) -> None:
+    verdicts_path = verdicts_path or out / "verdicts.jsonl"
+    verdicts = {v["id"]: v for v in map(json.loads, verdicts_path.read_text().splitlines())}
     labels = {x["id"]: x for x in map(json.loads, labels_path.read_text().splitlines())}
     blind = {x["id"]: x for x in map(json.loads, (out / "to_label.jsonl").read_text().splitlines())}
     groups = collections.defaultdict(list)
     for i, v in verdicts.items():
         label = int(labels[i]["label"] == "right")
-        for key in ("all", v["rule"], *(["07 selected"] if v["source"] == "07 selected" else [])):
+        checkable = ["checkable (all but topic)"] if v["rule"] != "topic" else []
+        for key in ("all", *checkable, v["rule"], *(["07 selected"] if v["source"] == "07 selected" else [])):
             groups[key].append((v["task"], label, i))
     print("| rule | n | judge right & reader right | judge right & reader wrong | judge wrong & reader right | "
           "both wrong | agreement | Cohen's κ |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
-    for key in ("all", *TASKS, "07 selected"):
+    for key in ("all", "checkable (all but topic)", *TASKS, "07 selected"):
         g = groups.get(key, [])
         if g:
             c = collections.Counter((j, r) for j, r, _ in g)
@@ -126,17 +144,21 @@ def agreement(out: Path, labels_path: Path) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("command", choices=("sample", "agreement"))
+    ap.add_argument("command", choices=("sample", "agreement", "rescore"))
     ap.add_argument("--run-dir", default="runs/main", type=Path)
     ap.add_argument("--out", default="runs/main/labels", type=Path)
     ap.add_argument("--labels", type=Path, help="the reader's labels: id, label (right | wrong), why")
     ap.add_argument("--seed", type=int, default=0, help="which dev prompts are drawn")
+    ap.add_argument("--verdicts", type=Path, help="the judge's verdicts (default: OUT/verdicts.jsonl)")
+    ap.add_argument("--rescored", type=Path, help="rescore: where the current rules' verdicts go")
     ap.add_argument("--exclude", type=Path, help="a to_label.jsonl whose prompts are left out (a fresh sample)")
     args = ap.parse_args(argv)
     if args.command == "sample":
         sample(args.run_dir, args.out, seed=args.seed, exclude=args.exclude)
+    elif args.command == "rescore":
+        rescore(args.out, args.verdicts or args.out / "verdicts.jsonl", args.rescored)
     else:
-        agreement(args.out, args.labels)
+        agreement(args.out, args.labels, args.verdicts)
     return 0
 
 
