@@ -90,7 +90,9 @@ mde = winrate.minimum_detectable_effect(first.n, first.ties / first.n)
 print(f"With {first.n} prompts and {first.ties / first.n:.0%} ties, a win rate is told apart from ½ only outside "
       f"½ ± {mde:.3f} (α = 0.05, power 0.8).")  # fmt: skip
 as_record = {"win_rate": first.rate, "ci_low": first.ci_low, "ci_high": first.ci_high, "n": first.n}
-pipeline.record(cfg, "03", judge=cfg.judge, sft_vs_base=as_record, ties=first.ties)
+pipeline.record(
+    cfg, "03", judge=cfg.judge, judge_version=getattr(judge, "version", ""), sft_vs_base=as_record, ties=first.ties
+)
 # the paired measure: the mean score difference over the same prompts (and, with the gold reward, task accuracy)
 paired = changes.paired(judge, prompts, generated, scores, ("sft", "base"), cfg.seed)
 print(paired.sentence())
