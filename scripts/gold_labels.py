@@ -69,7 +69,8 @@ def sample(run_dir: Path, out: Path, per_task: int = 6, seed: int = 0, exclude: 
         seen = {json.loads(line)["prompt"] for line in exclude.read_text().splitlines()}
         dev = [r for r in dev if r["prompt"] not in seen]
     rng = random.Random(seed)
-    chosen_rows = [r for t in TASKS for r in rng.sample([r for r in dev if r["reference"]["task"] == t], per_task)]
+    by_task = {t: [r for r in dev if r["reference"]["task"] == t] for t in TASKS}  # the dev split has 8 number items
+    chosen_rows = [r for t in TASKS for r in rng.sample(by_task[t], min(per_task, len(by_task[t])))]
     paths = {"base": cfg.base_model, **{p.name: str(p) for p in sorted((run_dir / "models").iterdir())}}
     prompts = [r["prompt"] for r in chosen_rows]
     items = [(r, name, a) for name, path in paths.items()
