@@ -104,7 +104,7 @@ pd.DataFrame(
         "T": [s["temperature"] for s in eight],
         "score": rewards,
         **({"task (right?)": task_marks} if task_marks else {}),
-        "pick": [roles.get(i, "") for i in range(8)],
+        "pick": [roles.get(i, "") for i in range(len(texts))],
         "answer": texts,
     }
 )
@@ -133,7 +133,8 @@ if khaki_prompts:
     table = pd.DataFrame(per_prompt)
     print(
         f"Khaki's rule (tau={khaki_tau}, eta={khaki_eta}): {table['Khaki pairs'].sum()} pairs from {len(table)} "
-        f"prompts x 8 answers (at most {len(table) * 8 * 7 // 2}: one direction per pair); the study's rule: {table['study pairs'].sum()}"
+        f"prompts x {len(temperatures)} answers (at most {len(table) * len(temperatures) * (len(temperatures) - 1) // 2}: "
+        f"one direction per pair); the study's rule: {table['study pairs'].sum()}"
     )
     display(table)
     pipeline.record(cfg, "07", khaki_eta=khaki_eta, khaki_pairs=int(table["Khaki pairs"].sum()))

@@ -24,7 +24,8 @@ def test_rs_dpo_pairs_put_the_sample_in_rejected_and_count_skips():
     samples[3], samples[5] = "  ", "good 5"
     pairs, skipped = rs_dpo_pairs(ROWS, samples)
     assert len(pairs) == 8 and skipped == {"empty sample": 1, "sample == chosen": 1}
-    assert pairs[0] == {"prompt": "p0", "chosen": "good 0", "rejected": "mine 0", "rejected_source": "policy"}
+    assert pairs[0] == {"prompt": "p0", "chosen": "good 0", "rejected": "mine 0", "rejected_source": "policy",
+                        "rejected_kind": "policy sample"}  # fmt: skip
     with pytest.raises(ValueError, match="10 rows but 9 samples"):
         rs_dpo_pairs(ROWS, samples[:9])
 
