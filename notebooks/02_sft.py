@@ -102,7 +102,7 @@ assert abs(by_hand.item() - loss_sum.item() / n_tokens) < 1e-3 * by_hand.item(),
 # %%
 policy = training.add_lora(model, r=cfg.lora_r, seed=cfg.seed)
 held_out = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_monitor_prompts, cfg.seed + 1)
-judge = pipeline.judge(cfg, held_out, self_judge=cfg.base_model)  # the run's judge (self-judge: the untrained base)
+judge = pipeline.judge(cfg, held_out, self_judge=cfg.base_model, budget=cfg.monitor_max_new_tokens)  # self: the base
 prompts = [r["prompt"] for r in held_out]
 monitor_fn = monitor.vs_start_model(
     policy, tokenizer, prompts, judge, cfg.monitor_max_new_tokens, cfg.gen_batch_size, cfg.mixed_precision

@@ -25,8 +25,9 @@
 #   $$r(x, y) = 0.6\,\text{task} + 0.25\,\text{instructions} + 0.15\,\text{form}$$
 #   with *task* 1 when the answer states the right answer where it states it (0 otherwise), *instructions* the
 #   share of the prompt's IFEval instructions followed, *form* 1 minus penalties for a repetition loop, an
-#   evasion, or a quote, JSON or lowercase nobody asked for. Since $0.6 > 0.25 + 0.15$, any right answer beats any
-#   wrong one. Section 2b computes one answer's reward by hand.
+#   evasion, a quote, JSON or lowercase nobody asked for, or an answer cut mid-sentence by the generation budget
+#   (the judge is told the budget the answers were generated under). Since $0.6 > 0.25 + 0.15$, any right answer
+#   beats any wrong one. Section 2b computes one answer's reward by hand; 2c lets you try to fool it.
 # * `verifiable`: the share of the prompt's IFEval-style instructions the answer follows (lowercase, word
 #   limits, bullets, JSON, P.S., ...), checked by code; it cannot tell a right answer from a wrong one;
 # * `reward`: a Hugging Face reward model (`reward_model`; the colab profile uses a 0.6B one that fits a T4)
@@ -44,12 +45,14 @@ import random
 import pandas as pd
 from IPython.display import Markdown, display
 
-from sfdpo_helpers import changes, data, exercises, explorer, judges, pipeline, plots, settings, winrate
+from sfdpo_helpers import changes, data, exercises, explorer, judges, models, pipeline, plots, settings, story, winrate
 
 # %% tags=["parameters"]
 run = "auto"  # run settings: "auto" (colab on Colab, else offline), "offline", "colab", "study", a YAML file or a dict
 instruct_model = ""  # an instruct baseline too (the study: Qwen/Qwen2.5-0.5B-Instruct); "": none
 n_self_judge = 16  # prompts also scored by the SFT model as judge, for the agreement rate (0: skip)
+wrong_answer = ""  # section 2c: your wrong answer to section 2b's prompt ("": none)
+my_labels = ""  # section 3b: your right/wrong labels of its answers, one letter each: r or w ("": none yet)
 exercise = ""  # "": the main run; an exercise's name (see "Try this"): a sandbox that never overwrites the run
 
 # %% [markdown]
@@ -123,7 +126,9 @@ if hasattr(judge, "breakdown"):
         check_instruction(i, k, row["prompt"], answer) for i, k in zip(row["instruction_id_list"], row["kwargs"])
     ]
     instructions = sum(followed) / len(followed) if followed else 1.0
-    penalties = gold.form_penalties(row, answer)
+    n_tokens = len(models.load_tokenizer(cfg.base_model)(answer, add_special_tokens=False)["input_ids"])
+    cut = gold.cut_at_budget(answer, n_tokens, cfg.max_new_tokens)  # ran into the cap and stops mid-sentence
+    penalties = gold.form_penalties(row, answer, cut)
     form = max(0.0, 1.0 - sum(penalties.values()))
     by_hand = 0.6 * task + 0.25 * instructions + 0.15 * form
     print("PROMPT:", row["prompt"], "\nANSWER:", answer, "\nREFERENCE:", row["reference"])
@@ -131,7 +136,8 @@ if hasattr(judge, "breakdown"):
     print(
         f"instructions = {sum(followed)}/{len(followed)} = {instructions:.3f} {dict(zip(row['instruction_id_list'], followed))}"
     )
-    print(f"form = 1 − {sum(penalties.values()):g} = {form:.2f} {penalties or '(no penalty)'}")
+    print(f"form = 1 − {sum(penalties.values()):g} = {form:.2f} {penalties or '(no penalty)'} "
+          f"({n_tokens} tokens, budget {cfg.max_new_tokens})")  # fmt: skip
     print(
         f"r = 0.6·{task} + 0.25·{instructions:.3f} + 0.15·{form:.2f} = {by_hand:.4f}; the judge: {scores['sft'][0]:.4f}"
     )
@@ -140,9 +146,32 @@ if hasattr(judge, "breakdown"):
 # %% [markdown]
 # What this reward cannot see: whether an explanation is *good* beyond naming its key facts, style and tone,
 # numbers written as words, and anything a reference does not list; a topic answer is "right" when it uses
-# the topic's words. A win under it means "the model learned this reward", which is what DPO's controlled
-# experiments measure too; on the real path a reward model (the study's Nemotron-70B) takes its place.
+# the topic's words, which is why hand labels agree with it least on open tasks (`docs/measurements.md`). A win
+# under it means "the model learned this reward", which is what DPO's controlled experiments measure too; on the
+# real path a reward model (the study's Nemotron-70B) takes its place.
 #
+# ## 2c. Try to fool it: a wrong answer that scores high
+# Set `wrong_answer` (parameters cell) to a *wrong* answer to section 2b's prompt, written to follow every one of
+# its instructions, and run the notebook again (exercise `wrong_answer`). The cell shows what each rule read. The
+# weights say how high a wrong answer can get before you try: the task weight is lost, the rest is not.
+
+# %%
+best_wrong = None
+if hasattr(judge, "breakdown"):
+    best_wrong = gold.WEIGHTS["instructions"] + gold.WEIGHTS["form"]  # task = 0: what is left
+    print(f"The most any wrong answer can score: 0.25·1 + 0.15·1 = {best_wrong:.2f} (a right one starts at 0.60)")
+    if wrong_answer:
+        mine = judge.breakdown(row["prompt"], wrong_answer)
+        print("PROMPT:", row["prompt"], "\nYOUR ANSWER:", wrong_answer)
+        for label, passed in mine.as_dict()["checks"]:
+            print(f"  {'✓' if passed else '✗'} {label}")
+        stopped_by = "the task rule (the gate)" if not mine.task else "nothing: the reward reads it as RIGHT"
+        print(f"score {mine.score:.3f} (task {mine.task}, instructions {mine.instructions:.3f}, form {mine.form:.2f}); "
+              f"what stopped it: {stopped_by}")  # fmt: skip
+        pipeline.record(cfg, "03", wrong_answer={"answer": wrong_answer, "score": mine.score, "task": mine.task,
+                                                 "read": mine.task_note, "best_wrong": best_wrong})  # fmt: skip
+
+# %% [markdown]
 # ## 3. Side by side: every answer, with the judge's reasons
 # The first prompt is shown as plain output (it stays in the saved notebook); run the cell to browse all
 # prompts, filtered by outcome or category. The same answers and scores go to a CSV table of the run.
@@ -150,6 +179,52 @@ if hasattr(judge, "breakdown"):
 # %%
 answer_table = cfg.out / "tables" / "03_sft_vs_base.csv"
 answer_rows = explorer.show_comparison(judge, prompts, categories, generated, scores, ("sft", "base"), answer_table)
+
+# %% [markdown]
+# ## 3b. Your labels against the reward's
+# Is the reward right about *right*? Below are the SFT model's answers to two prompts of each category, with what
+# a right answer says, and without the reward's marks. Label each one yourself, `r` (right on its task) or `w`
+# (wrong), in `my_labels` (parameters cell; e.g. `"rwwr..."`), then run the notebook again (exercise
+# `hand_labels`). Agreement alone flatters a judge when most answers are wrong (two raters who each say "wrong"
+# with probability $0.9$, independently, agree by chance on $0.9^2 + 0.1^2 = 0.82$ of the answers), so the cell
+# also computes **Cohen's κ**:
+# $$\kappa = \frac{p_o - p_e}{1 - p_e}, \qquad p_e = p_\text{you}\,p_\text{reward} + (1-p_\text{you})(1-p_\text{reward})$$
+# with $p_o$ the share labelled alike and $p$ each rater's share of "right": 1 is perfect, 0 is chance.
+
+# %%
+shown = [i for cat in dict.fromkeys(categories) for i in [j for j, c in enumerate(categories) if c == cat][:2]][:20]
+labels = story.labels(my_labels)  # r/w letters, spaces and commas ignored
+if len(labels) > len(shown):
+    print(f"{len(labels) - len(shown)} labels beyond the {len(shown)} answers shown here are left out")
+if not labels:
+    from sfdpo_helpers.judges.gold import reference_in_words
+
+    for k, i in enumerate(shown):
+        print(f"[{k + 1}] PROMPT: {prompts[i]}\n    A RIGHT ANSWER: {reference_in_words(rows[i]['reference'])}"
+              if hasattr(judge, "breakdown") else f"[{k + 1}] PROMPT: {prompts[i]}")  # fmt: skip
+        print(f"    ANSWER: {generated['sft'][i]}\n")
+    print(f'Label these {len(shown)} answers in my_labels (e.g. "{"w" * len(shown)}") and run the notebook again.')
+elif hasattr(judge, "task_scores"):
+    yours = labels[: len(shown)]
+    reward = judge.task_scores(
+        [prompts[i] for i in shown[: len(yours)]], [generated["sft"][i] for i in shown[: len(yours)]]
+    )
+    n = len(yours)
+    p_o = sum(a == b for a, b in zip(yours, reward)) / n  # by hand first
+    p_you, p_reward = sum(yours) / n, sum(reward) / n
+    p_e = p_you * p_reward + (1 - p_you) * (1 - p_reward)
+    kappa = 1.0 if p_e == 1 else (p_o - p_e) / (1 - p_e)
+    assert abs(kappa - judges.cohen_kappa(yours, reward)) < 1e-12  # the helper agrees
+    print(f"{n} answers: you and the reward agree on {p_o:.0%} (chance at your rates: {p_e:.0%}); κ = {kappa:.2f}")
+    for k, (a, b) in enumerate(zip(yours, reward)):
+        if a != b:
+            i = shown[k]
+            note = judge.breakdown(prompts[i], generated["sft"][i]).task_note
+            print(f"  [{k + 1}] you: {'right' if a else 'wrong'}, the reward: {'right' if b else 'wrong'} ({note})")
+    pipeline.record(cfg, "03", hand_labels={"n": n, "yours": yours, "reward": reward, "agreement": p_o,
+                                            "chance": p_e, "kappa": kappa})  # fmt: skip
+else:
+    print(f"the {cfg.judge} judge has no task marks to compare your labels with (only the gold reward has)")
 
 # %% [markdown]
 # ## 4. Instruction-following accuracy (IFEval's four numbers)
@@ -208,15 +283,16 @@ if n_self_judge and cfg.judge != "self":
 # the exercise's name, make the change, run all cells; the last cell checks the result against the main run's.
 # Worked solutions: `notebooks/solutions/03_<name>.yaml` (`python -m sfdpo_helpers.exercises 03 <name>` runs one).
 #
-# - **Easy** (`self_judge_64`): set `n_self_judge = 64`. Is the self-judge's agreement with the verifiable judge
+# - **Easy** (`self_judge_64`): set `n_self_judge = 64`. Is the self-judge's agreement with the run's judge
 #   better than chance now that the interval is narrower?
+# - **Easy** (`wrong_answer`): set `wrong_answer` to a *wrong* answer to section 2b's prompt that follows all of its
+#   instructions, and try to make the gold reward score it $\ge 0.9$ (section 2c). Which rule stops you?
+# - **Medium** (`hand_labels`): label section 3b's answers right or wrong yourself (`my_labels`), before you read
+#   their marks in section 3. How often do you agree with the reward, and what is κ? Where do you disagree?
 # - **Medium** (`self_judge_as_main`): set `run = {"judge": "self"}`: does SFT still beat the base when the model
 #   itself judges?
 # - **Question:** how many prompts tied in section 2? Read two tied prompts' answers in section 3: were they equally
 #   good, or did the judge miss a difference?
-# - **Question:** write a *wrong* answer to section 2b's prompt that the gold reward scores $\ge 0.9$ (try
-#   `judge.breakdown(prompt, your_answer)`). Which rule stops you? Then label 20 answers of section 3 right or
-#   wrong yourself, before reading their task marks, and count how often you agree with the reward.
 #
 # Times (the list the last cell prints): 2 CPU cores, offline profile. Not yet measured on a T4 (colab profile): expect
 # about the time of the notebook itself there, since an exercise reruns it with one change.

@@ -168,7 +168,7 @@ display(Code(inspect.getsource(losses.dpo_family_loss), language="python"))
 
 # %%
 rows = data.subset(data.read_jsonl(cfg.data_dir / "eval_prompts.jsonl"), cfg.n_monitor_prompts, cfg.seed + 1)
-judge = pipeline.judge(cfg, rows, self_judge=start)  # the self-judge: the SFT model, frozen
+judge = pipeline.judge(cfg, rows, self_judge=start, budget=cfg.monitor_max_new_tokens)  # self: the SFT model, frozen
 prompts = [r["prompt"] for r in rows]
 monitor_fn = monitor.vs_start_model(
     policy, tokenizer, prompts, judge, cfg.monitor_max_new_tokens, cfg.gen_batch_size, cfg.mixed_precision
@@ -216,7 +216,7 @@ display(pd.DataFrame(by_kind).T.sort_values("pairs", ascending=False).round(3))
 
 # %%
 has_reference = cfg.judge == "gold" and all(p.get("reference") for p in shown_pairs)
-pair_judge = pipeline.judge(cfg, shown_pairs) if has_reference else None  # the gold reward of each answer
+pair_judge = pipeline.judge(cfg, shown_pairs, budget=0) if has_reference else None  # written answers: no budget
 pair_views = []
 for p, rewards in zip(shown_pairs, trained_rewards):
     delta = None

@@ -29,19 +29,9 @@ TASKS = ("number", "choice", "facts", "phrase", "topic")
 
 def answer_key(ref: dict) -> str:
     """The reference in words, for a reader (not the judge's rule)."""
-    if ref["task"] == "number":
-        return "the right result: " + ", ".join(f"{k} = {v}" for k, v in ref["answer"].items())
-    if ref["task"] == "choice":
-        return f"the right answer: {ref['answer']} (the options: {', '.join(ref['options'])})"
-    if ref["task"] == "facts":
-        return "a right answer states facts such as: " + "; ".join(" / ".join(t) for t in ref["terms"])
-    if ref["task"] == "phrase":
-        return f"the right translation or meaning: {ref['answer']}"
-    return (
-        "right = on the task's topic and doing what it asks (words of a reference answer: "
-        + ", ".join(ref["words"][:8])
-        + ")"
-    )
+    from sfdpo_helpers.judges.gold import reference_in_words
+
+    return reference_in_words(ref)
 
 
 def selected_answers(cfg, paths):
@@ -91,12 +81,10 @@ def sample(run_dir: Path, out: Path, per_task: int = 6, seed: int = 0, exclude: 
 
 
 def kappa(pairs: list[tuple[int, int]]) -> float:
-    """Cohen's κ of two raters' 0/1 labels: (p_o − p_e) / (1 − p_e)."""
-    n = len(pairs)
-    observed = sum(a == b for a, b in pairs) / n
-    pa, pb = sum(a for a, _ in pairs) / n, sum(b for _, b in pairs) / n
-    expected = pa * pb + (1 - pa) * (1 - pb)
-    return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
+    """Cohen's κ of two raters' 0/1 labels (:func:`sfdpo_helpers.judges.cohen_kappa`)."""
+    from sfdpo_helpers.judges import cohen_kappa
+
+    return cohen_kappa([a for a, _ in pairs], [b for _, b in pairs])
 
 
 def rescore(out: Path, verdicts_path: Path, new_path: Path) -> None:

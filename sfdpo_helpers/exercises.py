@@ -110,6 +110,30 @@ def _other_judge(run: dict, mine: dict) -> Check:
                       f"with the {run['judge']} judge (the run): {_win(run['sft_vs_base'])}"])  # fmt: skip
 
 
+def _wrong_answer(run: dict, mine: dict) -> Check:
+    w = mine["wrong_answer"]
+    ok = w["task"] == 0 and w["score"] <= w["best_wrong"] + 1e-9
+    lines = [f"your answer scores {w['score']:.3f}; the task rule read: {w['read']}"]
+    if w["task"]:
+        lines.append("the reward reads it as RIGHT: if it is wrong, you found a hole in the task rule (what it read)")
+    else:
+        lines.append(f"a wrong answer scores at most {w['best_wrong']:.2f} (task 0, all else perfect): the gate held")
+    return Check(ok, lines)
+
+
+def _hand_labels(run: dict, mine: dict) -> Check:
+    h = mine["hand_labels"]
+    from .judges import cohen_kappa
+
+    ok = h["n"] >= 1 and abs(cohen_kappa(h["yours"], h["reward"]) - h["kappa"]) < 1e-9  # the notebook's κ again
+    differ = sum(a != b for a, b in zip(h["yours"], h["reward"]))
+    lines = [f"{h['n']} labels: agreement {h['agreement']:.3f} (chance at these rates {h['chance']:.3f}), "
+             f"κ = {h['kappa']:.3f}",
+             f"you called {sum(h['yours'])} right, the reward {sum(h['reward'])}; {differ} disagreements "
+             "(listed in section 3b)"]  # fmt: skip
+    return Check(ok, lines)
+
+
 def _dpo_end(f: dict, key: str) -> str:
     return _f((f.get("final") or {}).get(key))
 
@@ -218,8 +242,12 @@ EXERCISES = [
              "win rate against the start model?", "6 min (measured)", _two_epochs),
     Exercise("02", "micro_batch_1", "medium", 'run = {"micro_batch_size": 1}: the loss curve should not change. Why?',
              "8-11 min (measured 11 min, CPU shared half the time)", _micro_batch),
-    Exercise("03", "self_judge_64", "easy", "n_self_judge = 64: does the self-judge agree with the verifiable "
+    Exercise("03", "self_judge_64", "easy", "n_self_judge = 64: does the self-judge agree with the run's "
              "judge more often than chance?", "1½ min (measured)", _self_judge_n),
+    Exercise("03", "wrong_answer", "easy", "wrong_answer = a wrong answer that follows every instruction: can it "
+             "score ≥ 0.9? Which rule stops it?", "1 min (measured)", _wrong_answer),
+    Exercise("03", "hand_labels", "medium", "my_labels = your r/w labels of section 3b's answers: how often do you "
+             "agree with the reward, and what is κ?", "1 min (measured)", _hand_labels),
     Exercise("03", "self_judge_as_main", "medium", 'run = {"judge": "self"}: is SFT still better than the base when '
              "the model itself judges?", "3 min (measured)", _other_judge),
     Exercise("04", "beta_0.5", "easy", "beta = 0.5: the loss still starts at log 2; how do the margins and the "

@@ -182,12 +182,20 @@ def frozen_model(path: str):
     return _FROZEN[key]
 
 
-def judge(cfg: RunSettings, rows: list[dict], self_judge: str = ""):
+def judge(cfg: RunSettings, rows: list[dict], self_judge: str = "", budget: int | None = None):
     """The run's judge for these prompts. The self-judge (``judge: self``) is a frozen model loaded from
     ``self_judge`` (by convention the run's SFT model, or the base model before SFT), never a policy that is
-    being trained: a judge that changes while it judges measures nothing."""
+    being trained: a judge that changes while it judges measures nothing.
+
+    The gold judge is told the budget the answers were generated under (``budget``, by default the run's
+    ``max_new_tokens``; the monitors pass ``monitor_max_new_tokens``); ``budget=0`` for answers that were
+    written, not generated (the demo pairs)."""
     from . import judges
 
+    if cfg.judge == "gold":
+        budget = cfg.max_new_tokens if budget is None else budget
+        tokenizer = models.load_tokenizer(cfg.base_model) if budget else None
+        return judges.make_judge("gold", rows, max_new_tokens=budget, tokenizer=tokenizer)
     if cfg.judge != "self":
         return judges.make_judge(cfg.judge, rows, **cfg.judge_options())
     model, tokenizer = frozen_model(self_judge or cfg.base_model)

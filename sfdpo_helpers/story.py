@@ -54,8 +54,30 @@ def _best_of(v) -> bool:
     )
 
 
+_LABEL_MARKS = set("rRwW ,")
+
+
+def labels(text: str) -> list[int]:
+    """Hand labels written as letters, ``r`` (right, 1) or ``w`` (wrong, 0); spaces and commas are ignored.
+
+    >>> labels("rw w,R")
+    [1, 0, 0, 1]
+    """
+    bad = [f"{c!r} at position {i + 1}" for i, c in enumerate(text) if c not in _LABEL_MARKS]
+    if bad:
+        raise ParameterError(f"my_labels: only r (right) and w (wrong) are labels; found {', '.join(bad[:3])}")
+    return [1 if c in "rR" else 0 for c in text if c in "rRwW"]
+
+
 RANGES: dict[str, dict[str, Range]] = {
-    "03": {"n_self_judge": between(0, 500, int)},
+    "03": {
+        "n_self_judge": between(0, 500, int),
+        "wrong_answer": Range("a text of at most 2000 characters", lambda v: isinstance(v, str) and len(v) <= 2000),
+        "my_labels": Range(
+            "r/w letters, at most 40",
+            lambda v: isinstance(v, str) and set(v) <= _LABEL_MARKS and sum(c in "rRwW" for c in v) <= 40,
+        ),
+    },
     "04": {
         "beta": between(0.01, 1.0),
         "dpop_weight": between(0.0, 10.0),
@@ -86,7 +108,7 @@ RANGES: dict[str, dict[str, Range]] = {
 
 # Other values inside the ranges, all at once: the test that runs every notebook off its defaults.
 MOVED: dict[str, dict] = {
-    "03": {"n_self_judge": 3},
+    "03": {"n_self_judge": 3, "wrong_answer": "The answer is 7.", "my_labels": "r w r"},
     "04": {
         "beta": 0.3,
         "dpop_weight": 0.5,

@@ -216,3 +216,53 @@ def test_a_row_without_a_reference_is_an_error_naming_it():
 
 def test_the_version_names_the_rules():
     assert GoldJudge(ROWS).version == gold.GOLD_VERSION
+
+
+@pytest.mark.parametrize(
+    "answer, n_tokens, cut",
+    [
+        ("The average score is 82. The scores range from 66 to", 96, True),  # ran into the cap mid-sentence
+        ("The average score is 82. The scores range from 66 to 97.", 96, False),  # reached the cap, but finished
+        ('{"average": 82}', 95, False),  # a closed JSON object
+        ("The average score is 82 and the", 94, True),  # 94 tokens counts as the cap (re-encoding drift)
+        ("The average score is 82 and the", 93, False),  # stopped by itself before the cap
+        ("", 96, False),  # an empty answer is not "cut"
+    ],
+)
+def test_cut_at_budget(answer, n_tokens, cut):
+    assert gold.cut_at_budget(answer, n_tokens, 96) is cut
+
+
+def test_the_cut_penalty_only_where_the_judge_is_told_the_budget():
+    cut = "The average score is 82. The scores range from 66 to"
+    words = lambda text: len(text.split())  # noqa: E731  (a token counter: one token per word)
+    untold = GoldJudge(ROWS).breakdown(AVERAGE, cut)
+    told = GoldJudge(ROWS, max_new_tokens=len(cut.split()), count_tokens=words).breakdown(AVERAGE, cut)
+    assert untold.penalties == {} and told.penalties == {"cut at the budget": 0.5}
+    assert told.task == untold.task == 1 and told.form == pytest.approx(0.5)
+    assert told.score == pytest.approx(untold.score - 0.15 * 0.5)
+    roomy = GoldJudge(ROWS, max_new_tokens=len(cut.split()) + 10, count_tokens=words)
+    assert roomy.breakdown(AVERAGE, cut).penalties == {}  # it stopped below the budget: not cut
+    with pytest.raises(ValueError, match="both max_new_tokens and count_tokens"):
+        GoldJudge(ROWS, max_new_tokens=96)
+
+
+def test_make_judge_tells_the_gold_judge_the_budget_with_the_policy_tokenizer():
+    from sfdpo_helpers import judges, models
+
+    tokenizer = models.load_tokenizer(models.TINY)
+    judge = judges.make_judge("gold", ROWS, max_new_tokens=8, tokenizer=tokenizer)
+    assert "budget 8 tokens" in repr(judge)
+    long_cut = "The average score is 82 and every one of the four tests was taken on a"
+    assert judge.breakdown(AVERAGE, long_cut).penalties == {"cut at the budget": 0.5}
+    assert "no budget" in repr(judges.make_judge("gold", ROWS))
+    with pytest.raises(ValueError, match="tokenizer="):
+        judges.make_judge("gold", ROWS, max_new_tokens=8)
+
+
+def test_a_reference_in_words_is_what_a_reader_labels_by():
+    assert gold.reference_in_words(SLOWEST_REF) == "the right answer: Zoe (the options: Ben, Cara, Zoe)"
+    assert gold.reference_in_words(RECT_REF) == "the right result: area = 60, perimeter = 34"
+    assert gold.reference_in_words(PHRASE_REF) == "the right translation or meaning: Buenos días"
+    assert "chlorophyll; sunlight / light" in gold.reference_in_words(PHOTO_REF)
+    assert gold.reference_in_words(POEM_REF).startswith("right = on the task's topic")

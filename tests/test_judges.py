@@ -358,3 +358,24 @@ def test_import_is_light():
         cwd=Path(__file__).resolve().parents[1],
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_cohen_kappa_against_a_worked_table():
+    """50 items: both "yes" 20, both "no" 15, 5 and 10 split: p_o = 0.7, p_e = 0.6·0.5 + 0.4·0.5 = 0.5, κ = 0.4."""
+    from sfdpo_helpers.judges import cohen_kappa
+
+    a = [1] * 20 + [0] * 15 + [1] * 5 + [0] * 10
+    b = [1] * 20 + [0] * 15 + [0] * 5 + [1] * 10
+    assert cohen_kappa(a, b) == pytest.approx(0.4)
+    assert cohen_kappa([1, 0, 1], [1, 0, 1]) == 1.0 and cohen_kappa([0, 0], [0, 0]) == 1.0
+    assert cohen_kappa([1, 0], [0, 1]) == pytest.approx(-1.0)
+    with pytest.raises(ValueError, match="same, non-zero length"):
+        cohen_kappa([1], [1, 0])
+
+
+def test_hand_labels_are_r_or_w_and_a_stray_letter_is_named():
+    from sfdpo_helpers import settings, story
+
+    assert story.labels("rw w,R") == [1, 0, 0, 1] and story.labels("") == []
+    with pytest.raises(settings.ParameterError, match="'x' at position 3"):
+        story.labels("rwx")

@@ -396,6 +396,14 @@ def test_an_exercise_check_fails_when_the_change_did_not_happen():
     assert not micro.judge(run, {**run, "micro_batch_size": 1, "losses": [2.0, 1.5]}).ok  # averaged per micro-batch?
     eta = exercises.find("07", "eta_0.6")
     assert not eta.judge({"khaki_eta": 0.85, "khaki_pairs": 9}, {"khaki_eta": 0.6, "khaki_pairs": 7}).ok
+    wrong = exercises.find("03", "wrong_answer")
+    fooled = {"answer": "82", "score": 1.0, "task": 1, "read": "states 82", "best_wrong": 0.4}
+    assert not wrong.judge({}, {"wrong_answer": fooled}).ok  # read as right: no gate was met
+    assert wrong.judge({}, {"wrong_answer": {**fooled, "score": 0.4, "task": 0}}).ok
+    labels = exercises.find("03", "hand_labels")
+    h = {"n": 4, "yours": [1, 0, 0, 0], "reward": [1, 1, 0, 0], "agreement": 0.75, "chance": 0.5, "kappa": 0.5}
+    assert labels.judge({}, {"hand_labels": h}).ok
+    assert not labels.judge({}, {"hand_labels": {**h, "kappa": 0.75}}).ok  # κ is not the agreement
 
 
 def test_every_story_parameter_has_a_range_and_a_moved_value_inside_it():

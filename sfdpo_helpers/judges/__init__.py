@@ -39,7 +39,7 @@ from .ifeval import (
     supported_instructions,
 )
 from .reward_model import SMALL_REWARD_MODEL, ModelDoesNotFitError, RewardModelJudge, choose_placement
-from .self_judge import SelfJudge, agreement_rate
+from .self_judge import SelfJudge, agreement_rate, cohen_kappa
 from .sentences import sentence_splitter_source, split_sentences
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "ApiJudge",
     "SelfJudge",
     "agreement_rate",
+    "cohen_kappa",
     "changed_instructions",
     "check_instruction",
     "evaluate",
@@ -101,7 +102,7 @@ def _verifiable(rows: Sequence[Mapping] | None) -> VerifiableJudge:
     return VerifiableJudge(rows)
 
 
-def _gold(rows: Sequence[Mapping] | None) -> GoldJudge:
+def _gold(rows: Sequence[Mapping] | None, max_new_tokens: int | None = None, tokenizer=None) -> GoldJudge:
     rows = list(rows or [])
     missing = [i for i, row in enumerate(rows) if not row.get("reference")]
     if not rows or missing:
@@ -111,7 +112,11 @@ def _gold(rows: Sequence[Mapping] | None) -> GoldJudge:
             "the demo world's prompts, which carry a reference answer. Hub prompts such as UltraFeedback's need "
             "judge='reward' (with reward_model=...), judge='api' or judge='self'."
         )
-    return GoldJudge(rows)
+    if max_new_tokens and tokenizer is None:
+        raise ValueError("judge='gold' told a budget (max_new_tokens=...) needs the policy's tokenizer= to count")
+    if not max_new_tokens:
+        return GoldJudge(rows)
+    return GoldJudge(rows, max_new_tokens, lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"]))
 
 
 def make_judge(
@@ -127,10 +132,12 @@ def make_judge(
     cache_dir: str | os.PathLike | None = None,
     policy=None,
     tokenizer=None,
+    max_new_tokens: int | None = None,
 ) -> Judge:
     """The judge a notebook asks for by name (one of :data:`JUDGES`), with every setting checked first.
 
-    ``gold`` needs demo ``rows`` with a ``reference``; ``verifiable`` needs ``rows`` with instructions; ``reward`` needs
+    ``gold`` needs demo ``rows`` with a ``reference`` (told ``max_new_tokens`` and the policy's ``tokenizer``, it
+    also penalises answers cut at that budget); ``verifiable`` needs ``rows`` with instructions; ``reward`` needs
     ``reward_model`` (no silent default: the study's 70B model does not fit
     most machines); ``api`` needs ``api_base_url`` and ``api_model`` (the key
     comes from ``$api_key_env`` or Colab's secrets; rewards are cached in
@@ -138,7 +145,7 @@ def make_judge(
     tier allowing 40); ``self`` needs ``policy`` and ``tokenizer``.
     """
     if kind == "gold":
-        return _gold(rows)
+        return _gold(rows, max_new_tokens, tokenizer)
     if kind == "verifiable":
         return _verifiable(rows)
     if kind == "reward":

@@ -15,7 +15,9 @@ components, each in [0, 1]:
 * ``instructions``: the share of the prompt's IFEval instructions followed (the verifiable judge's score;
   1 when the prompt states none).
 * ``form`` (:func:`form_penalties`): 1 minus penalties for a repetition loop (1), an evasion or refusal (1),
-  and each format nobody asked for (an opening quote, a JSON answer, all lowercase: 0.5 each), floored at 0.
+  each format nobody asked for (an opening quote, a JSON answer, all lowercase: 0.5 each) and, only where
+  the judge is told the generation budget, an answer cut at that budget in mid-sentence (0.5; see
+  :func:`cut_at_budget`), floored at 0.
 
 Task is a **gate**: 0.6 > 0.25 + 0.15, so on a checkable task any right answer outscores any wrong one,
 whatever their formats. The rules and weights are frozen under :data:`GOLD_VERSION`, which names every
@@ -34,12 +36,14 @@ from dataclasses import dataclass, field
 
 from ..formats import json_value
 from ._common import check_lengths
+from .references import TASKS, check_reference, reference_in_words  # noqa: F401  (the gold reward's API)
 
-GOLD_VERSION = "gold-2"  # see docs/measurements.md: gold-1 (frozen before training) failed its hand labels
+# see docs/measurements.md: gold-1 (frozen before training) failed its hand labels; gold-2 fixed three task
+# rules; gold-3 adds the cut-at-the-budget form penalty (task rules as gold-2)
+GOLD_VERSION = "gold-3"
 WEIGHTS = {"task": 0.6, "instructions": 0.25, "form": 0.15}
 PENALTIES = {"repetition loop": 1.0, "evasion": 1.0, "unasked quoted": 0.5, "unasked json": 0.5,
-             "unasked lowercase": 0.5}  # fmt: skip
-TASKS = ("number", "choice", "facts", "phrase", "topic")
+             "unasked lowercase": 0.5, "cut at the budget": 0.5}  # fmt: skip
 
 # Cues that a sentence does not assert what it names ("Many people guess Sydney", "not a leap year").
 NEGATION_CUES = re.compile(
@@ -60,6 +64,8 @@ RESULT_CUES = r"(?:is|are|was|were|equals?|=|gets?|makes?|be|becomes?)"
 # a clause about the subject of a label ("91 is ...") may name it or refer back to it ("It is composite.")
 _REFERS_BACK = re.compile(r"^\W*(?:it|this|that|the number|the year|this number|this year)\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]”’]*\s+")
+# how a finished answer may end: a sentence's end, a closing quote or bracket, a code fence, a markdown mark
+_FINISHED = re.compile(r"[.!?\"'”’)\]}`*>]\s*$")
 
 
 # --- text helpers ---------------------------------------------------------------------------------------
@@ -304,12 +310,29 @@ def repetition_loop(answer: str, n: int = 5, times: int = 3) -> bool:
     return False
 
 
-def form_penalties(row: Mapping, answer: str) -> dict[str, float]:
+def cut_at_budget(answer: str, n_tokens: int, max_new_tokens: int) -> bool:
+    """Whether an answer was cut by its generation budget: it ran into the cap (``n_tokens`` ≥
+    ``max_new_tokens − 2``, as :func:`sfdpo_helpers.answers.reached_cap` counts) **and** it stops mid-sentence
+    (its last character is not a sentence's end, a closing quote or bracket, a code fence or a markdown mark).
+
+    >>> cut_at_budget("The heart has four chambers and the blood goes to the", 96, 96)
+    True
+    >>> cut_at_budget("The heart has four chambers.", 96, 96)    # it reached the cap, but finished
+    False
+    >>> cut_at_budget("The heart has four chambers and the", 40, 96)   # it stopped by itself
+    False
+    """
+    return n_tokens >= max_new_tokens - 2 and not _FINISHED.search(answer.strip() or ".")
+
+
+def form_penalties(row: Mapping, answer: str, cut: bool = False) -> dict[str, float]:
     """The penalties of :data:`PENALTIES` that ``answer`` earns: a repetition loop, an evasion or refusal,
-    and each format of :mod:`sfdpo_helpers.formats` shown although ``row`` does not ask for it."""
+    each format of :mod:`sfdpo_helpers.formats` shown although ``row`` does not ask for it, and ``cut``
+    (the caller's :func:`cut_at_budget`, known only where the generation budget is)."""
     from ..formats import unrequested_formats
 
-    found = {"repetition loop": repetition_loop(answer), "evasion": bool(EVASIONS.search(answer))}
+    found = {"repetition loop": repetition_loop(answer), "evasion": bool(EVASIONS.search(answer)),
+             "cut at the budget": cut}  # fmt: skip
     found.update({f"unasked {f}": True for f in unrequested_formats(row, answer)})
     return {name: PENALTIES[name] for name, hit in found.items() if hit}
 
@@ -340,32 +363,24 @@ class GoldBreakdown:
         return {"score": self.score, "components": components, "checks": checks, "version": GOLD_VERSION}
 
 
-def check_reference(reference, index: int | None = None) -> Mapping:
-    """``reference`` if it has the fields its task needs, else a ValueError naming the row and the field."""
-    where = f"row {index}: " if index is not None else ""
-    if not isinstance(reference, Mapping) or reference.get("task") not in TASKS:
-        raise ValueError(f"{where}field 'reference' must be a mapping with 'task' one of {TASKS}, got {reference!r}")
-    needs = {"number": ["answer"], "choice": ["answer", "options"], "facts": ["terms"], "phrase": ["answer"],
-             "topic": ["words"]}[reference["task"]]  # fmt: skip
-    missing = [k for k in needs if not reference.get(k)]
-    if missing:
-        raise ValueError(f"{where}field 'reference' ({reference['task']}) lacks {missing}")
-    if reference["task"] == "choice" and reference["answer"] not in reference["options"]:
-        raise ValueError(f"{where}field 'reference': answer {reference['answer']!r} is not among its options")
-    return reference
-
-
 class GoldJudge:
     """The offline gold reward (:data:`GOLD_VERSION`): ``score`` returns the weighted sum of task,
     instructions and form for each (prompt, answer); ``breakdown`` says why. ``rows`` are demo rows with
     ``prompt``, ``instruction_id_list``, ``kwargs`` and ``reference``; a row without a usable reference is an
-    error naming it, here."""
+    error naming it, here.
+
+    ``max_new_tokens`` and ``count_tokens`` (a function text → its number of tokens, by the policy's
+    tokenizer) tell the judge the budget the answers were generated under; only then does it penalise an
+    answer cut at that budget. Leave both out for answers that were written, not generated (the demo pairs)."""
 
     version = GOLD_VERSION
 
-    def __init__(self, rows: Iterable[Mapping]):
+    def __init__(self, rows: Iterable[Mapping], max_new_tokens: int | None = None, count_tokens=None):
         from .ifeval import VerifiableJudge
 
+        if (max_new_tokens is None) != (count_tokens is None):
+            raise ValueError("the budget needs both max_new_tokens and count_tokens (a token counter), or neither")
+        self.max_new_tokens, self.count_tokens = max_new_tokens, count_tokens
         rows = list(rows)
         for i, row in enumerate(rows):
             check_reference(row.get("reference"), i)
@@ -373,7 +388,8 @@ class GoldJudge:
         self.instructions = VerifiableJudge(rows)
 
     def __repr__(self) -> str:
-        return f"GoldJudge({len(self.rows)} rows, {GOLD_VERSION})"
+        budget = f", budget {self.max_new_tokens} tokens" if self.max_new_tokens else ", no budget"
+        return f"GoldJudge({len(self.rows)} rows, {GOLD_VERSION}{budget})"
 
     def _row(self, prompt: str, i: int = 0) -> Mapping:
         row = self.rows.get(prompt)
@@ -387,7 +403,8 @@ class GoldJudge:
         task, note = task_score(prompt, answer, row["reference"])
         checks = self.instructions.checks(prompt, answer)
         followed = sum(ok for _, ok in checks) / len(checks) if checks else 1.0
-        penalties = form_penalties(row, answer)
+        cut = bool(self.max_new_tokens) and cut_at_budget(answer, self.count_tokens(answer), self.max_new_tokens)
+        penalties = form_penalties(row, answer, cut)
         return GoldBreakdown(task, followed, max(0.0, 1.0 - sum(penalties.values())), note, checks, penalties)
 
     def score(self, prompts: Sequence[str], responses: Sequence[str]) -> list[float]:

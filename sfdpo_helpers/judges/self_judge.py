@@ -140,3 +140,23 @@ def agreement_rate(
     if n == 0:
         raise ValueError("no pairs to compare")
     return total / n
+
+
+def cohen_kappa(labels_a: Sequence[int], labels_b: Sequence[int]) -> float:
+    """Cohen's κ of two raters' 0/1 labels of the same items: agreement beyond what their label frequencies give
+    by chance,
+
+        κ = (p_o − p_e) / (1 − p_e),   p_o = share of items labelled alike,
+        p_e = p_a·p_b + (1 − p_a)(1 − p_b),   p_a, p_b = each rater's share of 1s.
+
+    κ = 1 is perfect agreement, 0 is chance; when both raters give every item the same label (p_e = 1), κ is 1.
+    Agreement alone is easy when most answers are wrong: two raters who each say "wrong" with probability 0.9,
+    independently, agree by chance on 0.9² + 0.1² = 0.82 of the items.
+    """
+    if len(labels_a) != len(labels_b) or not labels_a:
+        raise ValueError(f"κ needs two label lists of the same, non-zero length ({len(labels_a)}, {len(labels_b)})")
+    n = len(labels_a)
+    observed = sum(a == b for a, b in zip(labels_a, labels_b)) / n
+    pa, pb = sum(labels_a) / n, sum(labels_b) / n
+    expected = pa * pb + (1 - pa) * (1 - pb)
+    return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
