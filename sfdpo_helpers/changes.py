@@ -73,3 +73,47 @@ def what_changed(judge, rows: Sequence[Mapping], before: Sequence[str], after: S
                                         judge.task_scores(prompts, after)) if a != b]  # fmt: skip
         example = flips[0] if flips else example
     return table, sentence, example
+
+
+CHECKABLE = ("number", "choice", "facts", "phrase")  # reference tasks whose right answer a rule can check
+
+
+def task_accuracy_apart(judge, rows: Sequence[Mapping], answers: Mapping, compared) -> pd.DataFrame:
+    """Task accuracy of each compared ``(model, baseline)`` apart on the *checkable* prompts (a number, choice,
+    facts or phrase reference: blind hand labels agree with the gold reward there) and on the *open* ones (a topic
+    reference: the reward counts topic words, which hand labels agree with little), each with McNemar's test.
+    Empty without a task component (a judge with no ``task_scores``, rows with no ``reference``)."""
+    from .winrate import mcnemar
+
+    if not hasattr(judge, "task_scores") or not all(r.get("reference") for r in rows):
+        return pd.DataFrame()
+    prompts = [r["prompt"] for r in rows]
+    tasks = {n: judge.task_scores(prompts, answers[n]) for n in {x for pair in compared for x in pair}}
+    out = []
+    for kind in ("checkable", "open"):
+        keep = [i for i, r in enumerate(rows) if (r["reference"]["task"] in CHECKABLE) == (kind == "checkable")]
+        for a, b in compared if keep else []:
+            right_a, right_b = [tasks[a][i] for i in keep], [tasks[b][i] for i in keep]
+            only_a, only_b, p = mcnemar(right_a, right_b)
+            out.append({"model": a, "vs": b, "prompts": kind, "n": len(keep), "accuracy": sum(right_a) / len(keep),
+                        "accuracy_vs": sum(right_b) / len(keep), "only_model": only_a, "only_vs": only_b,
+                        "mcnemar_p": p})  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def task_accuracy_markdown(table: pd.DataFrame) -> list[str]:
+    """The results page's section on :func:`task_accuracy_apart` (nothing when it is empty)."""
+    if table.empty:
+        return []
+    shown = pd.DataFrame({"model": table["model"], "vs": table["vs"], "prompts": table["prompts"], "n": table["n"],
+                          "task accuracy": [f"{a:.3f} vs {b:.3f}" for a, b in zip(table["accuracy"],
+                                                                                 table["accuracy_vs"])],
+                          "only model / only vs right": [f"{a} / {b}" for a, b in zip(table["only_model"],
+                                                                                     table["only_vs"])],
+                          "McNemar p": table["mcnemar_p"].map("{:.3g}".format)})  # fmt: skip
+    return ["## Task accuracy on checkable and open prompts", "",
+            "Checkable: prompts whose reference is a number, a choice, key facts or a phrase, where blind hand labels "
+            "agree with the gold reward's task rules; open: creative, professional, imitation, procedure and "
+            "discussion prompts, where the rule counts topic words and hand labels agree with it little "
+            "(`docs/measurements.md`). Read the open rows as \"uses the topic's words\".", "",
+            shown.to_markdown(index=False, disable_numparse=True), ""]  # fmt: skip

@@ -334,3 +334,18 @@ def read_answers_table(path, names: tuple[str, str]) -> list[dict]:
                 row[f"breakdown_{side}"] = {"score": row[f"score_{side}"], "components": components}
         rows.append(row)
     return rows
+
+
+def write_comparison_tables(judge, rows, answers, scores, compared, folder: Path) -> dict[tuple, Path]:
+    """One CSV per compared pair of models: prompt, category, both answers, both scores and the judge's breakdown
+    columns (:func:`explorer.write_answers_table`), for a student to open with pandas."""
+    prompts, categories = [r["prompt"] for r in rows], [r.get("category", "") for r in rows]
+    names = {n for pair in compared for n in pair}
+    parts = {n: breakdowns(judge, prompts, answers[n]) for n in names}
+    written = {}
+    for a, b in compared:
+        table_rows = comparison_rows(
+            prompts, categories, answers[a], answers[b], scores[a], scores[b], parts.get(a), parts.get(b)
+        )
+        written[a, b] = write_answers_table(table_rows, (a, b), folder / f"{a}_vs_{b}.csv")
+    return written

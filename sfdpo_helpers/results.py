@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import changes, data, formats, judges, models, pipeline, plots, published, settings, winrate
+from . import changes, data, explorer, formats, judges, models, pipeline, plots, published, settings, winrate
 from .files import atomic_write_text
 
 # Figures of a run that a published results page carries beside it (written to cfg.figures by the summary,
@@ -236,7 +236,8 @@ def summarise(cfg: settings.RunSettings) -> pd.DataFrame:
     compared = [(r["model"], r["vs"]) for _, r in headline[0].iterrows()]
     paired = paired_differences(judge, prompts, answers, scores, compared, cfg.seed)
     paired.to_csv(out / "results_paired.csv", index=False)
-    answer_tables = write_answer_tables(judge, rows, answers, scores, compared, out / "tables")
+    answer_tables = explorer.write_comparison_tables(judge, rows, answers, scores, compared, out / "tables")
+    apart = changes.task_accuracy_apart(judge, rows, answers, compared)
     accuracy = _ifeval_accuracy(rows, answers)
     if accuracy is not None:
         accuracy.to_csv(out / "results_ifeval_accuracy.csv")
@@ -246,7 +247,7 @@ def summarise(cfg: settings.RunSettings) -> pd.DataFrame:
     header = run_description(cfg, machine_description(), datetime.datetime.now(datetime.UTC))
     tables = (accuracy, unrequested, table2_runs, table3)
     report = _report(cfg, len(prompts), header, headline, vs_base, vs_each, *tables)
-    report += "\n" + "\n".join(paired_markdown(paired, answer_tables, out))
+    report += "\n" + "\n".join(paired_markdown(paired, answer_tables, out) + changes.task_accuracy_markdown(apart))
     atomic_write_text(out / "results.md", report)
     if vs_base:
         bars = [{"name": r.model, "rate": r.rate, "ci_low": r.ci_low, "ci_high": r.ci_high} for r in vs_base]
@@ -260,23 +261,6 @@ def paired_differences(judge, prompts, answers, scores, compared, seed: int = 0)
     """The paired measures of each compared ``(model, baseline)`` (:func:`changes.paired`): the mean score difference
     with its paired-bootstrap CI and, with the gold reward, both task accuracies and McNemar's test."""
     return pd.DataFrame([vars(changes.paired(judge, prompts, answers, scores, pair, seed)) for pair in compared])
-
-
-def write_answer_tables(judge, rows, answers, scores, compared, folder: Path) -> dict[tuple, Path]:
-    """One CSV per compared pair of models: prompt, category, both answers, both scores and the judge's breakdown
-    columns (:func:`explorer.write_answers_table`), for a student to open with pandas."""
-    from . import explorer
-
-    prompts, categories = [r["prompt"] for r in rows], [r.get("category", "") for r in rows]
-    names = {n for pair in compared for n in pair}
-    parts = {n: explorer.breakdowns(judge, prompts, answers[n]) for n in names}
-    written = {}
-    for a, b in compared:
-        table_rows = explorer.comparison_rows(
-            prompts, categories, answers[a], answers[b], scores[a], scores[b], parts.get(a), parts.get(b)
-        )
-        written[a, b] = explorer.write_answers_table(table_rows, (a, b), folder / f"{a}_vs_{b}.csv")
-    return written
 
 
 def paired_markdown(paired: pd.DataFrame, answer_tables: dict, out: Path) -> list[str]:

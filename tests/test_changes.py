@@ -31,3 +31,21 @@ def test_paired_reads_task_accuracy_from_the_gold_reward():
     result = changes.paired(judge, prompts, answers, scores, ("a", "b"))
     assert (result.accuracy_a, result.accuracy_b, result.only_a_right) == (1.0, 0.0, 3)
     assert result.mean == 0.6  # the task component's weight, on every prompt
+
+
+def test_task_accuracy_apart_splits_checkable_from_open_prompts_with_mcnemar_by_hand():
+    topic = {"task": "topic", "words": ["drops", "window", "puddles", "clouds"], "need": 2}
+    rows = ROWS + [{"prompt": f"T{i}: write about a rainy day.", "instruction_id_list": ["punctuation:no_comma"],
+                    "kwargs": [{}], "reference": topic} for i in range(2)]  # fmt: skip
+    answers = {
+        "dpo": ["The average is 82.", "The average is 82.", "The average is 80.", "Drops on the window.", "Hm."],
+        "sft": ["The average is 80.", "The average is 82.", "The average is 80.", "Hm.", "Hm."],
+    }
+    table = changes.task_accuracy_apart(GoldJudge(rows), rows, answers, [("dpo", "sft")])
+    checkable, open_ = (table[table.prompts == kind].iloc[0] for kind in ("checkable", "open"))
+    assert (checkable.n, checkable.accuracy, checkable.accuracy_vs) == (3, 2 / 3, 1 / 3)
+    assert (checkable.only_model, checkable.only_vs, checkable.mcnemar_p) == (1, 0, 1.0)  # 1 of 1 discordant: p = 1
+    assert (open_.n, open_.accuracy, open_.accuracy_vs, open_.only_model) == (2, 0.5, 0.0, 1)
+    lines = changes.task_accuracy_markdown(table)
+    assert lines[0] == "## Task accuracy on checkable and open prompts" and "0.667 vs 0.333" in "\n".join(lines)
+    assert changes.task_accuracy_markdown(changes.task_accuracy_apart(object(), rows, answers, [("dpo", "sft")])) == []
