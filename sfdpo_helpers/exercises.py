@@ -245,9 +245,9 @@ EXERCISES = [
     Exercise("03", "self_judge_64", "easy", "n_self_judge = 64: does the self-judge agree with the run's "
              "judge more often than chance?", "1½ min (measured)", _self_judge_n),
     Exercise("03", "wrong_answer", "easy", "wrong_answer = a wrong answer that follows every instruction: can it "
-             "score ≥ 0.9? Which rule stops it?", "1 min (measured)", _wrong_answer),
+             "score ≥ 0.9? Which rule stops it?", "20 s (measured)", _wrong_answer),
     Exercise("03", "hand_labels", "medium", "my_labels = your r/w labels of section 3b's answers: how often do you "
-             "agree with the reward, and what is κ?", "1 min (measured)", _hand_labels),
+             "agree with the reward, and what is κ?", "20 s (measured)", _hand_labels),
     Exercise("03", "self_judge_as_main", "medium", 'run = {"judge": "self"}: is SFT still better than the base when '
              "the model itself judges?", "3 min (measured)", _other_judge),
     Exercise("04", "beta_0.5", "easy", "beta = 0.5: the loss still starts at log 2; how do the margins and the "
