@@ -170,6 +170,8 @@ kind is its `rejected_kind` column ("instruction broken" for every broken instru
 
 
 def _card_references(splits, examples):
+    from sfdpo_helpers.judges.gold import GOLD_VERSION  # the rules that read the references (versioned)
+
     kinds = collections.Counter(r["reference"]["task"] for rows in splits.values() for r in rows)
     table = _table(["reference task", "rows (all files)", "what a right answer states"], [
         ("number", kinds["number"], "the computed result (both area and perimeter for rectangles); read in the "
@@ -186,7 +188,7 @@ def _card_references(splits, examples):
 Every row of every file carries a `reference` (a mapping with `task` and the fields below), generated from
 the same banks and computations as the answers (`scripts/demo_world/references.py`; key terms, wrong
 substitutes and label options are written in `scripts/demo_banks/`). The offline gold reward
-(`sfdpo_helpers.judges.gold`, rules `gold-2`) reads it: task (right or wrong), the prompt's
+(`sfdpo_helpers.judges.gold`, rules `{GOLD_VERSION}`) reads it: task (right or wrong), the prompt's
 instructions, and form. The generator checks with the reward's own rules that every SFT reply and every chosen,
 dev, eval and pool reference answer is right on its task, that every "wrong answer" is wrong with its
 instructions all followed, and the tests check that the reward prefers the chosen answer of every one of the
