@@ -27,13 +27,6 @@ sys.path.insert(0, str(ROOT))
 TASKS = ("number", "choice", "facts", "phrase", "topic")
 
 
-def answer_key(ref: dict) -> str:
-    """The reference in words, for a reader (not the judge's rule)."""
-    from sfdpo_helpers.judges.gold import reference_in_words
-
-    return reference_in_words(ref)
-
-
 def selected_answers(cfg, paths):
     """Round 1's chosen answers of notebook 07, recomputed from the run's cached samples and the gold reward."""
     from sfdpo_helpers import data, models, pairs, pipeline, stages
@@ -52,6 +45,7 @@ def selected_answers(cfg, paths):
 def sample(run_dir: Path, out: Path, per_task: int = 6, seed: int = 0, exclude: Path | None = None) -> None:
     from sfdpo_helpers import data, pipeline, settings
     from sfdpo_helpers.judges import GoldJudge
+    from sfdpo_helpers.judges.gold import reference_in_words
 
     cfg = settings.load({"profile": "offline", "out_dir": str(run_dir), "figures_dir": str(run_dir / "figures")})
     dev = data.read_jsonl(data.DEMO_DIR / "dev_prompts.jsonl")
@@ -72,19 +66,13 @@ def sample(run_dir: Path, out: Path, per_task: int = 6, seed: int = 0, exclude: 
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "to_label.jsonl", "w") as blind, open(out / "verdicts.jsonl", "w") as verdicts:
         for i, (row, source, answer) in enumerate(items):
-            blind.write(json.dumps({"id": i, "prompt": row["prompt"], "answer_key": answer_key(row["reference"]),
-                                    "answer": answer}, ensure_ascii=False) + "\n")  # fmt: skip
+            key = reference_in_words(row["reference"])
+            blind.write(json.dumps({"id": i, "prompt": row["prompt"], "answer_key": key, "answer": answer},
+                                   ensure_ascii=False) + "\n")  # fmt: skip
             b = judge.breakdown(row["prompt"], answer)
             verdicts.write(json.dumps({"id": i, "source": source, "rule": row["reference"]["task"], "task": b.task,
                                        "read": b.task_note}, ensure_ascii=False) + "\n")  # fmt: skip
     print(f"{len(items)} answers to label in {out / 'to_label.jsonl'}; verdicts kept apart in {out / 'verdicts.jsonl'}")
-
-
-def kappa(pairs: list[tuple[int, int]]) -> float:
-    """Cohen's κ of two raters' 0/1 labels (:func:`sfdpo_helpers.judges.cohen_kappa`)."""
-    from sfdpo_helpers.judges import cohen_kappa
-
-    return cohen_kappa([a for a, _ in pairs], [b for _, b in pairs])
 
 
 def rescore(out: Path, verdicts_path: Path, new_path: Path) -> None:
@@ -104,6 +92,8 @@ def rescore(out: Path, verdicts_path: Path, new_path: Path) -> None:
 
 
 def agreement(out: Path, labels_path: Path, verdicts_path: Path | None = None) -> None:
+    from sfdpo_helpers.judges import cohen_kappa
+
     verdicts_path = verdicts_path or out / "verdicts.jsonl"
     verdicts = {v["id"]: v for v in map(json.loads, verdicts_path.read_text().splitlines())}
     labels = {x["id"]: x for x in map(json.loads, labels_path.read_text().splitlines())}
@@ -120,9 +110,10 @@ def agreement(out: Path, labels_path: Path, verdicts_path: Path | None = None) -
         g = groups.get(key, [])
         if g:
             c = collections.Counter((j, r) for j, r, _ in g)
-            pairs = [(j, r) for j, r, _ in g]
+            judge_says, reader_says = [j for j, _, _ in g], [r for _, r, _ in g]
+            agree = sum(j == r for j, r in zip(judge_says, reader_says)) / len(g)
             print(f"| {key} | {len(g)} | {c[1, 1]} | {c[1, 0]} | {c[0, 1]} | {c[0, 0]} | "
-                  f"{sum(j == r for j, r in pairs) / len(g):.3f} | {kappa(pairs):.3f} |")  # fmt: skip
+                  f"{agree:.3f} | {cohen_kappa(judge_says, reader_says):.3f} |")  # fmt: skip
     print("\nDisagreements:")
     for j, r, i in groups["all"]:
         if j != r:

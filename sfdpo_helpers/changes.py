@@ -20,7 +20,7 @@ def paired(judge, prompts, answers: Mapping, scores: Mapping, names: tuple[str, 
     from .winrate import paired_difference
 
     a, b = names
-    tasks = {n: judge.task_scores(prompts, answers[n]) for n in names} if hasattr(judge, "task_scores") else {}
+    tasks = task_scores(judge, prompts, {n: answers[n] for n in names})
     return paired_difference(scores[a], scores[b], tasks.get(a), tasks.get(b), seed=seed, model=a, baseline=b)
 
 
@@ -78,17 +78,20 @@ def what_changed(judge, rows: Sequence[Mapping], before: Sequence[str], after: S
 CHECKABLE = ("number", "choice", "facts", "phrase")  # reference tasks whose right answer a rule can check
 
 
-def task_accuracy_apart(judge, rows: Sequence[Mapping], answers: Mapping, compared) -> pd.DataFrame:
+def task_scores(judge, prompts: Sequence[str], answers: Mapping) -> dict[str, list[int]]:
+    """Each model's task component per answer (1 right, 0 wrong), scored once; empty for a judge without one."""
+    return {n: judge.task_scores(prompts, a) for n, a in answers.items()} if hasattr(judge, "task_scores") else {}
+
+
+def task_accuracy_apart(rows: Sequence[Mapping], tasks: Mapping, compared) -> pd.DataFrame:
     """Task accuracy of each compared ``(model, baseline)`` apart on the *checkable* prompts (a number, choice,
     facts or phrase reference: blind hand labels agree with the gold reward there) and on the *open* ones (a topic
     reference: the reward counts topic words, which hand labels agree with little), each with McNemar's test.
-    Empty without a task component (a judge with no ``task_scores``, rows with no ``reference``)."""
+    ``tasks``: :func:`task_scores`. Empty without a task component (no ``tasks``, rows with no ``reference``)."""
     from .winrate import mcnemar
 
-    if not hasattr(judge, "task_scores") or not all(r.get("reference") for r in rows):
+    if not tasks or not all(r.get("reference") for r in rows):
         return pd.DataFrame()
-    prompts = [r["prompt"] for r in rows]
-    tasks = {n: judge.task_scores(prompts, answers[n]) for n in {x for pair in compared for x in pair}}
     out = []
     for kind in ("checkable", "open"):
         keep = [i for i, r in enumerate(rows) if (r["reference"]["task"] in CHECKABLE) == (kind == "checkable")]

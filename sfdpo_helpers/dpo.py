@@ -228,8 +228,9 @@ def implicit_reward_accuracy_by_kind(model, tokenizer, rows: list[dict], beta: f
                                      reference_model=None) -> dict[str, dict]:  # fmt: skip
     """DPO's implicit-reward accuracy on preference ``rows`` (held out from training) per ``rejected_kind``: what
     DPO optimises, read per kind of rejected answer (:func:`implicit_rewards`, :func:`reward_accuracy_by_kind`)."""
-    budgets = (max_prompt_tokens, max_response_tokens, batch_size, reference_model)
-    return reward_accuracy_by_kind(rows, implicit_rewards(model, tokenizer, rows, beta, *budgets))
+    rewards = implicit_rewards(model, tokenizer, rows, beta, max_prompt_tokens, max_response_tokens, batch_size,
+                               reference_model)  # fmt: skip
+    return reward_accuracy_by_kind(rows, rewards)
 
 
 def frozen_copy(model):

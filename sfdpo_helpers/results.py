@@ -234,10 +234,11 @@ def summarise(cfg: settings.RunSettings) -> pd.DataFrame:
     headline = headline_comparisons(table, table3_rows)
     headline[0].to_csv(out / "results_headline.csv", index=False)
     compared = [(r["model"], r["vs"]) for _, r in headline[0].iterrows()]
-    paired = paired_differences(judge, prompts, answers, scores, compared, cfg.seed)
+    tasks = changes.task_scores(judge, prompts, answers)  # once per model, for every paired measure below
+    paired = paired_differences(tasks, scores, compared, cfg.seed)
     paired.to_csv(out / "results_paired.csv", index=False)
     answer_tables = explorer.write_comparison_tables(judge, rows, answers, scores, compared, out / "tables")
-    apart = changes.task_accuracy_apart(judge, rows, answers, compared)
+    apart = changes.task_accuracy_apart(rows, tasks, compared)
     accuracy = _ifeval_accuracy(rows, answers)
     if accuracy is not None:
         accuracy.to_csv(out / "results_ifeval_accuracy.csv")
@@ -257,10 +258,13 @@ def summarise(cfg: settings.RunSettings) -> pd.DataFrame:
     return table
 
 
-def paired_differences(judge, prompts, answers, scores, compared, seed: int = 0) -> pd.DataFrame:
-    """The paired measures of each compared ``(model, baseline)`` (:func:`changes.paired`): the mean score difference
-    with its paired-bootstrap CI and, with the gold reward, both task accuracies and McNemar's test."""
-    return pd.DataFrame([vars(changes.paired(judge, prompts, answers, scores, pair, seed)) for pair in compared])
+def paired_differences(tasks, scores, compared, seed: int = 0) -> pd.DataFrame:
+    """The paired measures of each compared ``(model, baseline)`` (:func:`winrate.paired_difference`): the mean score
+    difference with its paired-bootstrap CI and, with task scores (:func:`changes.task_scores`), both task accuracies
+    and McNemar's test."""
+    found = [winrate.paired_difference(scores[a], scores[b], tasks.get(a), tasks.get(b), seed=seed, model=a,
+                                       baseline=b) for a, b in compared]  # fmt: skip
+    return pd.DataFrame([vars(r) for r in found])
 
 
 def paired_markdown(paired: pd.DataFrame, answer_tables: dict, out: Path) -> list[str]:

@@ -41,11 +41,13 @@ def test_task_accuracy_apart_splits_checkable_from_open_prompts_with_mcnemar_by_
         "dpo": ["The average is 82.", "The average is 82.", "The average is 80.", "Drops on the window.", "Hm."],
         "sft": ["The average is 80.", "The average is 82.", "The average is 80.", "Hm.", "Hm."],
     }
-    table = changes.task_accuracy_apart(GoldJudge(rows), rows, answers, [("dpo", "sft")])
+    tasks = changes.task_scores(GoldJudge(rows), [r["prompt"] for r in rows], answers)
+    table = changes.task_accuracy_apart(rows, tasks, [("dpo", "sft")])
     checkable, open_ = (table[table.prompts == kind].iloc[0] for kind in ("checkable", "open"))
     assert (checkable.n, checkable.accuracy, checkable.accuracy_vs) == (3, 2 / 3, 1 / 3)
     assert (checkable.only_model, checkable.only_vs, checkable.mcnemar_p) == (1, 0, 1.0)  # 1 of 1 discordant: p = 1
     assert (open_.n, open_.accuracy, open_.accuracy_vs, open_.only_model) == (2, 0.5, 0.0, 1)
     lines = changes.task_accuracy_markdown(table)
     assert lines[0] == "## Task accuracy on checkable and open prompts" and "0.667 vs 0.333" in "\n".join(lines)
-    assert changes.task_accuracy_markdown(changes.task_accuracy_apart(object(), rows, answers, [("dpo", "sft")])) == []
+    assert changes.task_scores(object(), [r["prompt"] for r in rows], answers) == {}  # no task component
+    assert changes.task_accuracy_markdown(changes.task_accuracy_apart(rows, {}, [("dpo", "sft")])) == []

@@ -116,7 +116,9 @@ def _gold(rows: Sequence[Mapping] | None, max_new_tokens: int | None = None, tok
         raise ValueError("judge='gold' told a budget (max_new_tokens=...) needs the policy's tokenizer= to count")
     if not max_new_tokens:
         return GoldJudge(rows)
-    return GoldJudge(rows, max_new_tokens, lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"]))
+    from ..answers import token_lengths  # the count 07 and the length tables use (torch only here)
+
+    return GoldJudge(rows, max_new_tokens, lambda text: token_lengths(tokenizer, [text])[0])
 
 
 def make_judge(

@@ -38,9 +38,7 @@ from ..formats import json_value
 from ._common import check_lengths
 from .references import TASKS, check_reference, reference_in_words  # noqa: F401  (the gold reward's API)
 
-# see docs/measurements.md: gold-1 (frozen before training) failed its hand labels; gold-2 fixed three task
-# rules; gold-3 adds the cut-at-the-budget form penalty (task rules as gold-2)
-GOLD_VERSION = "gold-3"
+GOLD_VERSION = "gold-3"  # gold-2's task rules + the cut-at-the-budget penalty; history: docs/measurements.md
 WEIGHTS = {"task": 0.6, "instructions": 0.25, "form": 0.15}
 PENALTIES = {"repetition loop": 1.0, "evasion": 1.0, "unasked quoted": 0.5, "unasked json": 0.5,
              "unasked lowercase": 0.5, "cut at the budget": 0.5}  # fmt: skip
@@ -322,7 +320,9 @@ def cut_at_budget(answer: str, n_tokens: int, max_new_tokens: int) -> bool:
     >>> cut_at_budget("The heart has four chambers and the", 40, 96)   # it stopped by itself
     False
     """
-    return n_tokens >= max_new_tokens - 2 and not _FINISHED.search(answer.strip() or ".")
+    from ..answers import reached_cap  # imported here: the judges package loads no torch on import
+
+    return reached_cap(n_tokens, max_new_tokens) and not _FINISHED.search(answer.strip() or ".")
 
 
 def form_penalties(row: Mapping, answer: str, cut: bool = False) -> dict[str, float]:
